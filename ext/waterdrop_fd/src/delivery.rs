@@ -1,0 +1,141 @@
+//! `WaterdropFd::DeliveryHandle`: the native half of a delivery handle. It is created by
+//! `produce`, kept alive by the producer's in-flight table until its report arrives, and
+//! completed by the poller thread. Waiting is done in Ruby (`lib/waterdrop_fd/delivery_handle.rb`)
+//! on a latch object that the poller releases, so waits cooperate with Fiber schedulers.
+
+use magnus::gc::Marker;
+use magnus::typed_data::Obj;
+use magnus::value::{Opaque, ReprValue};
+use magnus::{prelude::*, DataTypeFunctions, Error, RModule, Ruby, TypedData, Value};
+use parking_lot::Mutex;
+
+/// Error code used for handles whose report can never arrive (client destroyed, or the
+/// message belongs to the parent process after a fork): librdkafka's `_DESTROY` (-197)
+/// and `_PURGE_QUEUE` (-152) are reused so users see familiar codes.
+pub const ERR_DESTROY: i32 = -197;
+
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    pending: bool,
+    err: i32,
+    partition: i32,
+    offset: i64,
+}
+
+#[derive(TypedData)]
+#[magnus(class = "WaterdropFd::DeliveryHandle", free_immediately, size, mark)]
+pub struct DeliveryHandle {
+    topic: Opaque<Value>,
+    label: Opaque<Value>,
+    outcome: Mutex<Outcome>,
+    waiter: Mutex<Option<Opaque<Value>>>,
+}
+
+impl DataTypeFunctions for DeliveryHandle {
+    fn mark(&self, marker: &Marker) {
+        marker.mark(self.topic);
+        marker.mark(self.label);
+        // Locks here are only ever held by threads that hold the GVL and do not call Ruby
+        // while holding them, so they are free whenever the GC runs.
+        if let Some(w) = self.waiter.try_lock() {
+            if let Some(w) = *w {
+                marker.mark(w);
+            }
+        }
+    }
+}
+
+impl DeliveryHandle {
+    pub fn new(topic: Value, label: Value) -> Self {
+        Self {
+            topic: topic.into(),
+            label: label.into(),
+            outcome: Mutex::new(Outcome {
+                pending: true,
+                err: 0,
+                partition: -1,
+                offset: -1,
+            }),
+            waiter: Mutex::new(None),
+        }
+    }
+
+    /// Records the report. Returns the waiter to release, if one is attached. Only the
+    /// first completion counts.
+    pub fn complete(&self, err: i32, partition: i32, offset: i64) -> Option<Opaque<Value>> {
+        {
+            let mut o = self.outcome.lock();
+            if !o.pending {
+                return None;
+            }
+            *o = Outcome {
+                pending: false,
+                err,
+                partition,
+                offset,
+            };
+        }
+        *self.waiter.lock()
+    }
+
+    fn outcome(&self) -> Outcome {
+        *self.outcome.lock()
+    }
+
+    fn is_pending(&self) -> bool {
+        self.outcome().pending
+    }
+
+    fn partition(&self) -> i32 {
+        self.outcome().partition
+    }
+
+    fn offset(&self) -> i64 {
+        self.outcome().offset
+    }
+
+    fn error_code(&self) -> i32 {
+        self.outcome().err
+    }
+
+    fn label(ruby: &Ruby, rb_self: &Self) -> Value {
+        ruby.get_inner(rb_self.label)
+    }
+
+    fn topic(ruby: &Ruby, rb_self: &Self) -> Value {
+        ruby.get_inner(rb_self.topic)
+    }
+
+    fn waiter(ruby: &Ruby, rb_self: &Self) -> Option<Value> {
+        rb_self.waiter.lock().map(|w| ruby.get_inner(w))
+    }
+
+    fn set_waiter(rb_self: &Self, waiter: Value) -> Value {
+        *rb_self.waiter.lock() = Some(waiter.into());
+        waiter
+    }
+}
+
+/// Releases a waiter object (a `WaterdropFd::Latch`) from the poller thread.
+pub fn release_waiter(ruby: &Ruby, waiter: Opaque<Value>) -> Result<(), Error> {
+    let w = ruby.get_inner(waiter);
+    let _: Value = w.funcall("release!", ())?;
+    Ok(())
+}
+
+pub type HandleObj = Obj<DeliveryHandle>;
+
+pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
+    let class = root.define_class("DeliveryHandle", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_method("pending?", magnus::method!(DeliveryHandle::is_pending, 0))?;
+    class.define_method("partition", magnus::method!(DeliveryHandle::partition, 0))?;
+    class.define_method("offset", magnus::method!(DeliveryHandle::offset, 0))?;
+    class.define_method("error_code", magnus::method!(DeliveryHandle::error_code, 0))?;
+    class.define_method("label", magnus::method!(DeliveryHandle::label, 0))?;
+    class.define_method("topic", magnus::method!(DeliveryHandle::topic, 0))?;
+    class.define_private_method("_waiter", magnus::method!(DeliveryHandle::waiter, 0))?;
+    class.define_private_method("_waiter=", magnus::method!(DeliveryHandle::set_waiter, 1))?;
+    let _ = class.as_value();
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! The only place where the GVL is released.
+//!
+//! [`wait_readable`] waits with `poll(2)` for any of a set of fds to become readable, with
+//! the GVL released. Its unblock function writes to a per-thread interrupt pipe that is
+//! part of the poll set, so `Thread#raise`, `Thread#kill`, `Timeout` and Ctrl-C wake it at
+//! once; pending interrupts are then delivered by `rb_thread_check_ints` (they raise).
+//! The code run without the GVL is a closure over `Send` data only, and panics inside it
+//! are caught and resumed after the GVL is back.
+
+use std::cell::RefCell;
+use std::os::fd::RawFd;
+use std::os::raw::c_void;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use magnus::{Error, Ruby};
+
+use crate::fork;
+use crate::pipe::{signal_fd, Pipe};
+
+thread_local! {
+    // (fork generation, pipe): a pipe inherited from the parent process is not reused.
+    static INTERRUPT: RefCell<Option<(u64, Pipe)>> = const { RefCell::new(None) };
+}
+
+fn interrupt_fd() -> std::io::Result<RawFd> {
+    INTERRUPT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let generation = fork::generation();
+        match slot.as_ref() {
+            Some((g, pipe)) if *g == generation => Ok(pipe.read_fd()),
+            _ => {
+                if let Some((_, inherited)) = slot.take() {
+                    inherited.close_unread();
+                }
+                let pipe = Pipe::new()?;
+                let fd = pipe.read_fd();
+                *slot = Some((generation, pipe));
+                Ok(fd)
+            }
+        }
+    })
+}
+
+fn interrupt_write_fd() -> RawFd {
+    INTERRUPT.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .map(|(_, p)| p.write_fd())
+            .unwrap_or(-1)
+    })
+}
+
+fn drain_interrupts() {
+    INTERRUPT.with(|cell| {
+        if let Some((_, p)) = cell.borrow().as_ref() {
+            p.drain();
+        }
+    })
+}
+
+/// Runs `f` with the GVL released. `wake_fd` is written to by the unblock function.
+/// Returns `None` when Ruby did not run `f` because an interrupt was already pending.
+fn without_gvl<F, R>(f: F, wake_fd: RawFd) -> Option<R>
+where
+    F: FnOnce() -> R + Send,
+    R: Send,
+{
+    struct Call<F, R> {
+        f: Option<F>,
+        result: Option<std::thread::Result<R>>,
+    }
+
+    unsafe extern "C" fn trampoline<F, R>(data: *mut c_void) -> *mut c_void
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        // SAFETY: `data` is the `Call` on the caller's stack, alive for the whole call, and
+        // only this function touches it while the GVL is released.
+        let call = unsafe { &mut *(data as *mut Call<F, R>) };
+        if let Some(f) = call.f.take() {
+            call.result = Some(catch_unwind(AssertUnwindSafe(f)));
+        }
+        std::ptr::null_mut()
+    }
+
+    unsafe extern "C" fn unblock(data: *mut c_void) {
+        // The fd travels as the pointer value; writing one byte is async-signal-safe.
+        signal_fd(data as isize as RawFd);
+    }
+
+    let mut call: Call<F, R> = Call {
+        f: Some(f),
+        result: None,
+    };
+    // SAFETY: `trampoline::<F, R>` matches the data pointer's type; `call` outlives the
+    // call; the unblock function only writes one byte to an fd owned by this thread.
+    unsafe {
+        rb_sys::rb_thread_call_without_gvl(
+            Some(trampoline::<F, R>),
+            &mut call as *mut Call<F, R> as *mut c_void,
+            Some(unblock),
+            wake_fd as isize as *mut c_void,
+        );
+    }
+    match call.result {
+        Some(Ok(r)) => Some(r),
+        Some(Err(panic)) => resume_unwind(panic),
+        None => None,
+    }
+}
+
+/// What a wait ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wait {
+    /// Indexes (into the given fd slice) of the fds that are readable.
+    Ready(Vec<usize>),
+    TimedOut,
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes (`None`: no limit), with the
+/// GVL released. Ruby interrupts are delivered: this returns `Err` when the thread was
+/// sent `raise`/`kill`, and keeps waiting after a spurious wake-up.
+pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> Result<Wait, Error> {
+    let own = interrupt_fd().map_err(|e| {
+        Error::new(
+            ruby.exception_runtime_error(),
+            format!("waterdrop_fd: pipe: {e}"),
+        )
+    })?;
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut pollfds: Vec<libc::pollfd> = fds
+        .iter()
+        .chain(std::iter::once(&own))
+        .map(|fd| libc::pollfd {
+            fd: *fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so a short remaining wait is not a busy loop of 0 ms polls.
+                left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+            }
+        };
+        for p in pollfds.iter_mut() {
+            p.revents = 0;
+        }
+        let fds_for_poll = PollSet(std::mem::take(&mut pollfds));
+        let outcome = without_gvl(
+            move || {
+                let mut set = fds_for_poll;
+                // SAFETY: `set.0` is an owned, correctly sized pollfd array.
+                let rc = unsafe {
+                    libc::poll(set.0.as_mut_ptr(), set.0.len() as libc::nfds_t, timeout_ms)
+                };
+                (rc, set)
+            },
+            interrupt_write_fd(),
+        );
+        let interrupted = match outcome {
+            None => true,
+            Some((rc, set)) => {
+                pollfds = set.0;
+                if rc < 0 {
+                    true // EINTR: a signal; let Ruby look at it.
+                } else {
+                    let own_fired = pollfds.last().map(|p| p.revents != 0).unwrap_or(false);
+                    if own_fired {
+                        drain_interrupts();
+                    }
+                    let ready: Vec<usize> = pollfds[..fds.len()]
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, p)| p.revents != 0)
+                        .map(|(i, _)| i)
+                        .collect();
+                    if !ready.is_empty() {
+                        return Ok(Wait::Ready(ready));
+                    }
+                    if rc == 0 && !own_fired {
+                        return Ok(Wait::TimedOut);
+                    }
+                    own_fired
+                }
+            }
+        };
+        if pollfds.is_empty() {
+            // The call did not run: rebuild the set.
+            pollfds = fds
+                .iter()
+                .chain(std::iter::once(&own))
+                .map(|fd| libc::pollfd {
+                    fd: *fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
+        }
+        if interrupted {
+            ruby.thread_check_ints()?;
+        }
+        if let Some(d) = deadline {
+            if Instant::now() >= d {
+                return Ok(Wait::TimedOut);
+            }
+        }
+    }
+}
+
+/// Sleeps for `duration` with the GVL released, interruptible like [`wait_readable`].
+pub fn sleep(ruby: &Ruby, duration: Duration) -> Result<(), Error> {
+    wait_readable(ruby, &[], Some(duration)).map(|_| ())
+}
+
+/// An owned pollfd array, moved into the GVL-free closure and back.
+struct PollSet(Vec<libc::pollfd>);
+// SAFETY: pollfd is plain data (fd numbers and flags); the Vec is moved, never shared.
+unsafe impl Send for PollSet {}

@@ -1,0 +1,523 @@
+//! A librdkafka producer handle (`rd_kafka_t`) and its main queue.
+//!
+//! Thread rules: librdkafka handles are thread-safe. The handle is kept behind a
+//! read/write lock: every operation takes the read side *without waiting* (`try_read`), so
+//! a Ruby thread holding the GVL never blocks on librdkafka; only [`Client::destroy`], which
+//! runs on a worker thread, takes the write side. After a fork the handle belongs to the
+//! parent: it is never used or destroyed in the child (see `crate::fork`).
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::os::raw::{c_char, c_void};
+use std::ptr::NonNull;
+
+use parking_lot::{Mutex, RwLock};
+use rdkafka_sys as rd;
+
+use super::conf::Conf;
+use super::event::Event;
+use super::{cstr_lossy, KafkaError};
+use crate::fork;
+
+/// Why an operation could not reach librdkafka.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The handle was destroyed or is being destroyed.
+    Closed,
+    /// The handle was created by the parent of this (forked) process.
+    Inherited,
+    /// librdkafka said no.
+    Kafka(KafkaError),
+}
+
+impl From<KafkaError> for ClientError {
+    fn from(e: KafkaError) -> Self {
+        ClientError::Kafka(e)
+    }
+}
+
+/// One outgoing message, borrowed from the caller for the duration of `produce`.
+pub struct OutMessage<'a> {
+    pub topic: &'a [u8],
+    pub payload: Option<&'a [u8]>,
+    pub key: Option<&'a [u8]>,
+    pub partition: i32,
+    pub timestamp_ms: i64,
+    pub headers: &'a [(&'a [u8], Option<&'a [u8]>)],
+    pub opaque: usize,
+}
+
+struct Handle {
+    rk: NonNull<rd::rd_kafka_t>,
+    main_queue: NonNull<rd::rd_kafka_queue_t>,
+    topics: Mutex<HashMap<Vec<u8>, NonNull<rd::rd_kafka_topic_t>>>,
+}
+
+/// A producer client. Create with [`Client::new_producer`].
+pub struct Client {
+    handle: RwLock<Option<Handle>>,
+    fork_generation: u64,
+    name: String,
+}
+
+// SAFETY: librdkafka's rd_kafka_t, queue and topic handles are documented as thread-safe;
+// the raw pointers are only dereferenced by librdkafka, and their lifetime is guarded by
+// the RwLock (destroy takes the write side after every reader is gone).
+unsafe impl Send for Client {}
+// SAFETY: as above; all shared access goes through the RwLock / Mutex.
+unsafe impl Sync for Client {}
+
+impl Client {
+    /// Builds a producer from a conf (consumed). Logs are routed to the main queue
+    /// (`log.queue` must be set to true in the conf for that to take effect).
+    pub fn new_producer(conf: Conf) -> Result<Client, String> {
+        let mut errstr = [0 as c_char; 512];
+        let raw_conf = conf.into_raw();
+        let _guard = fork::lifecycle_guard();
+        // SAFETY: raw_conf is a valid conf we own; on success librdkafka takes ownership,
+        // on failure it stays ours and we destroy it.
+        let rk = unsafe {
+            rd::rd_kafka_new(
+                rd::rd_kafka_type_t::RD_KAFKA_PRODUCER,
+                raw_conf,
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        let Some(rk) = NonNull::new(rk) else {
+            // SAFETY: rd_kafka_new failed, so the conf is still ours.
+            unsafe { rd::rd_kafka_conf_destroy(raw_conf) };
+            return Err(cstr_lossy(errstr.as_ptr()));
+        };
+        // SAFETY: rk is a live handle. A NULL queue routes logs to the main queue.
+        unsafe { rd::rd_kafka_set_log_queue(rk.as_ptr(), std::ptr::null_mut()) };
+        // SAFETY: rk is live; the returned queue reference is released in destroy().
+        let main_queue = unsafe { rd::rd_kafka_queue_get_main(rk.as_ptr()) };
+        let main_queue = NonNull::new(main_queue).expect("librdkafka returned no main queue");
+        // SAFETY: rk is live; rd_kafka_name returns a string owned by rk, copied here.
+        let name = cstr_lossy(unsafe { rd::rd_kafka_name(rk.as_ptr()) });
+        Ok(Client {
+            handle: RwLock::new(Some(Handle {
+                rk,
+                main_queue,
+                topics: Mutex::new(HashMap::new()),
+            })),
+            fork_generation: fork::generation(),
+            name,
+        })
+    }
+
+    /// librdkafka's instance name (`client.id#producer-N`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether this handle was inherited from a parent process.
+    pub fn inherited(&self) -> bool {
+        self.fork_generation != fork::generation()
+    }
+
+    /// Runs `f` with the live handle, never waiting for the lock.
+    fn with_handle<R>(&self, f: impl FnOnce(&Handle) -> R) -> Result<R, ClientError> {
+        if self.inherited() {
+            return Err(ClientError::Inherited);
+        }
+        let guard = self.handle.try_read().ok_or(ClientError::Closed)?;
+        let handle = guard.as_ref().ok_or(ClientError::Closed)?;
+        Ok(f(handle))
+    }
+
+    /// Like `with_handle`, but may wait for the lock: only for worker threads (no GVL).
+    fn with_handle_blocking<R>(&self, f: impl FnOnce(&Handle) -> R) -> Result<R, ClientError> {
+        if self.inherited() {
+            return Err(ClientError::Inherited);
+        }
+        let guard = self.handle.read();
+        let handle = guard.as_ref().ok_or(ClientError::Closed)?;
+        Ok(f(handle))
+    }
+
+    /// Whether the handle was destroyed (or belongs to the parent process).
+    pub fn closed(&self) -> bool {
+        self.with_handle(|_| ()).is_err()
+    }
+
+    /// Makes librdkafka write `\x01` to `fd` whenever the main queue turns non-empty (once
+    /// per non-polling period). `fd` must be non-blocking. Pass -1 to disable.
+    pub fn set_io_event_fd(&self, fd: RawFd) -> Result<(), ClientError> {
+        const PAYLOAD: [u8; 1] = [1];
+        self.with_handle(|h| {
+            // SAFETY: the queue is live while we hold the read lock; the payload is copied.
+            unsafe {
+                rd::rd_kafka_queue_io_event_enable(
+                    h.main_queue.as_ptr(),
+                    fd,
+                    PAYLOAD.as_ptr() as *const c_void,
+                    PAYLOAD.len(),
+                )
+            }
+        })
+    }
+
+    /// Takes one event from the main queue without waiting.
+    pub fn poll_event(&self) -> Result<Option<Event>, ClientError> {
+        self.with_handle(|h| {
+            // SAFETY: the queue is live; a 0 timeout never blocks.
+            let ev = unsafe { rd::rd_kafka_queue_poll(h.main_queue.as_ptr(), 0) };
+            NonNull::new(ev).map(Event::from_raw)
+        })
+    }
+
+    /// Messages in flight plus unserved events (`rd_kafka_outq_len`).
+    pub fn outq_len(&self) -> Result<i32, ClientError> {
+        // SAFETY: rk is live while we hold the read lock.
+        self.with_handle(|h| unsafe { rd::rd_kafka_outq_len(h.rk.as_ptr()) })
+    }
+
+    /// Enqueues one message (copied: RD_KAFKA_MSG_F_COPY). Never blocks.
+    pub fn produce(&self, msg: &OutMessage<'_>) -> Result<(), ClientError> {
+        self.with_handle(|h| h.produce(msg))?
+            .map_err(ClientError::Kafka)
+    }
+
+    /// Blocks until every message was delivered or `timeout_ms` passed. Worker thread only.
+    pub fn flush(&self, timeout_ms: i32) -> Result<(), ClientError> {
+        let code = self.with_handle_blocking(|h| {
+            // SAFETY: rk is live while we hold the read lock; this blocks (no GVL here).
+            unsafe { rd::rd_kafka_flush(h.rk.as_ptr(), timeout_ms) as i32 }
+        })?;
+        check(code)
+    }
+
+    /// Purges queued and in-flight messages; their reports come back with a purge error.
+    pub fn purge(&self) -> Result<(), ClientError> {
+        let flags = rd::RD_KAFKA_PURGE_F_QUEUE
+            | rd::RD_KAFKA_PURGE_F_INFLIGHT
+            | rd::RD_KAFKA_PURGE_F_NON_BLOCKING;
+        // SAFETY: rk is live; the non-blocking flag keeps this from waiting.
+        let code =
+            self.with_handle(|h| unsafe { rd::rd_kafka_purge(h.rk.as_ptr(), flags) as i32 })?;
+        check(code)
+    }
+
+    /// The fatal error this handle is in, if any: (code, reason).
+    pub fn fatal_error(&self) -> Result<Option<KafkaError>, ClientError> {
+        self.with_handle(|h| {
+            let mut buf = [0 as c_char; 512];
+            // SAFETY: rk is live; buf is writable with the size we pass.
+            let code =
+                unsafe { rd::rd_kafka_fatal_error(h.rk.as_ptr(), buf.as_mut_ptr(), buf.len()) }
+                    as i32;
+            (code != 0).then(|| KafkaError {
+                code,
+                message: cstr_lossy(buf.as_ptr()),
+                fatal: true,
+                retriable: false,
+                txn_requires_abort: false,
+            })
+        })
+    }
+
+    /// Triggers a fatal error for tests (`rd_kafka_test_fatal_error`); returns its code.
+    pub fn test_fatal_error(&self, code: i32, reason: &str) -> Result<i32, ClientError> {
+        let reason = CString::new(reason.replace('\0', " ")).unwrap_or_default();
+        self.with_handle(|h| {
+            // SAFETY: rk is live; reason is NUL-terminated and copied by librdkafka.
+            unsafe {
+                rd::rd_kafka_test_fatal_error(
+                    h.rk.as_ptr(),
+                    super::to_resp_err(code),
+                    reason.as_ptr(),
+                ) as i32
+            }
+        })
+    }
+
+    /// Runs one transactional call (blocking). Worker thread only.
+    pub fn transaction(&self, op: TxnOp, timeout_ms: i32) -> Result<(), ClientError> {
+        let err = self.with_handle_blocking(|h| {
+            let rk = h.rk.as_ptr();
+            // SAFETY: rk is live while we hold the read lock; these calls block the worker
+            // thread (never a Ruby thread) and return an owned error object or NULL.
+            let ptr = unsafe {
+                match op {
+                    TxnOp::Init => rd::rd_kafka_init_transactions(rk, timeout_ms),
+                    TxnOp::Begin => rd::rd_kafka_begin_transaction(rk),
+                    TxnOp::Commit => rd::rd_kafka_commit_transaction(rk, timeout_ms),
+                    TxnOp::Abort => rd::rd_kafka_abort_transaction(rk, timeout_ms),
+                }
+            };
+            KafkaError::from_error_ptr(ptr)
+        })?;
+        match err {
+            None => Ok(()),
+            Some(e) => Err(ClientError::Kafka(e)),
+        }
+    }
+
+    /// Partition count of `topic` from a metadata request (blocking). Worker thread only.
+    /// Returns -1 when the topic is unknown.
+    pub fn partition_count(&self, topic: &str, timeout_ms: i32) -> Result<i32, ClientError> {
+        let ctopic = CString::new(topic).map_err(|_| {
+            ClientError::Kafka(KafkaError::from_code(
+                rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32,
+            ))
+        })?;
+        self.with_handle_blocking(|h| h.partition_count(&ctopic, timeout_ms))?
+    }
+
+    /// Destroys the handle (blocking: it waits for librdkafka's threads). Worker thread
+    /// only. Returns false when it was already destroyed. Never destroys an inherited
+    /// handle: after a fork that memory belongs to the parent's threads, which the child
+    /// does not have.
+    pub fn destroy(&self) -> bool {
+        if self.inherited() {
+            return false;
+        }
+        let handle = self.handle.write().take();
+        match handle {
+            Some(h) => {
+                h.destroy();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Reached when a producer is garbage collected without `close`. Destroying blocks,
+        // and GC must never block, so a short-lived thread does it. After a fork the
+        // handle is the parent's: leak it on purpose.
+        let handle = self.handle.get_mut().take();
+        if let Some(h) = handle {
+            if self.fork_generation != fork::generation() {
+                std::mem::forget(h);
+                return;
+            }
+            let h = SendHandle(h);
+            let spawned = std::thread::Builder::new()
+                .name("waterdrop.gc-destroy".into())
+                .spawn(move || h.destroy());
+            if let Err(e) = spawned {
+                // Could not start a thread: leaking the handle is the only non-blocking way.
+                eprintln!("waterdrop_fd: could not destroy a dropped producer: {e}");
+            }
+        }
+    }
+}
+
+struct SendHandle(Handle);
+// SAFETY: see the Send impl for Client; the handle is moved to exactly one thread.
+unsafe impl Send for SendHandle {}
+
+impl SendHandle {
+    fn destroy(self) {
+        self.0.destroy()
+    }
+}
+
+/// A transactional call that blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnOp {
+    Init,
+    Begin,
+    Commit,
+    Abort,
+}
+
+fn check(code: i32) -> Result<(), ClientError> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(ClientError::Kafka(KafkaError::from_code(code)))
+    }
+}
+
+impl Handle {
+    fn topic(&self, name: &[u8]) -> Result<NonNull<rd::rd_kafka_topic_t>, KafkaError> {
+        let mut topics = self.topics.lock();
+        if let Some(t) = topics.get(name) {
+            return Ok(*t);
+        }
+        let cname = CString::new(name).map_err(|_| {
+            KafkaError::from_code(rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32)
+        })?;
+        // SAFETY: rk is live; cname is NUL-terminated; a NULL conf uses the defaults.
+        let rkt = unsafe {
+            rd::rd_kafka_topic_new(self.rk.as_ptr(), cname.as_ptr(), std::ptr::null_mut())
+        };
+        match NonNull::new(rkt) {
+            Some(t) => {
+                topics.insert(name.to_vec(), t);
+                Ok(t)
+            }
+            None => {
+                // SAFETY: reads the thread-local last error set by rd_kafka_topic_new.
+                let code = unsafe { rd::rd_kafka_last_error() } as i32;
+                Err(KafkaError::from_code(code))
+            }
+        }
+    }
+
+    fn produce(&self, msg: &OutMessage<'_>) -> Result<(), KafkaError> {
+        let rkt = self.topic(msg.topic)?;
+        let headers = build_headers(msg.headers);
+        let mut vus: [rd::rd_kafka_vu_t; 8] = [vu_end(); 8];
+        let mut n = 0;
+        let mut push = |vu: rd::rd_kafka_vu_t| {
+            vus[n] = vu;
+            n += 1;
+        };
+        push(rd::rd_kafka_vu_t {
+            vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_RKT,
+            u: rd::rd_kafka_vu_s__bindgen_ty_1 { rkt: rkt.as_ptr() },
+        });
+        push(rd::rd_kafka_vu_t {
+            vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_MSGFLAGS,
+            u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                i: rd::RD_KAFKA_MSG_F_COPY,
+            },
+        });
+        push(rd::rd_kafka_vu_t {
+            vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_PARTITION,
+            u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                i32_: msg.partition,
+            },
+        });
+        if let Some(payload) = msg.payload {
+            push(mem_vu(rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_VALUE, payload));
+        }
+        if let Some(key) = msg.key {
+            push(mem_vu(rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_KEY, key));
+        }
+        if msg.timestamp_ms != 0 {
+            push(rd::rd_kafka_vu_t {
+                vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_TIMESTAMP,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    i64_: msg.timestamp_ms,
+                },
+            });
+        }
+        push(rd::rd_kafka_vu_t {
+            vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_OPAQUE,
+            u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                ptr: msg.opaque as *mut c_void,
+            },
+        });
+        if let Some(hdrs) = headers {
+            push(rd::rd_kafka_vu_t {
+                vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_HEADERS,
+                u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+                    headers: hdrs.as_ptr(),
+                },
+            });
+        }
+        // SAFETY: rk is live; every pointer in `vus` points into memory borrowed for the
+        // duration of this call (librdkafka copies payload and key: F_COPY). On success the
+        // headers object is owned by the message; on failure it is still ours.
+        let err = unsafe { rd::rd_kafka_produceva(self.rk.as_ptr(), vus.as_ptr(), n) };
+        match KafkaError::from_error_ptr(err) {
+            None => Ok(()),
+            Some(e) => {
+                if let Some(hdrs) = headers {
+                    // SAFETY: produce failed, so the headers were not taken over.
+                    unsafe { rd::rd_kafka_headers_destroy(hdrs.as_ptr()) };
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn partition_count(&self, topic: &CString, timeout_ms: i32) -> Result<i32, ClientError> {
+        let rkt = self.topic(topic.as_bytes()).map_err(ClientError::Kafka)?;
+        let mut meta: *const rd::rd_kafka_metadata_t = std::ptr::null();
+        // SAFETY: rk and rkt are live; librdkafka fills `meta`, which we release below.
+        let code = unsafe {
+            rd::rd_kafka_metadata(self.rk.as_ptr(), 0, rkt.as_ptr(), &mut meta, timeout_ms)
+        } as i32;
+        check(code)?;
+        // SAFETY: on success `meta` points to a metadata struct with `topic_cnt` topics.
+        let count = unsafe {
+            let m = &*meta;
+            let topics = std::slice::from_raw_parts(m.topics, m.topic_cnt.max(0) as usize);
+            let count = topics
+                .iter()
+                .find(|t| cstr_lossy(t.topic).as_bytes() == topic.as_bytes())
+                .map(|t| {
+                    if t.err as i32 == 0 {
+                        t.partition_cnt
+                    } else {
+                        -1
+                    }
+                })
+                .unwrap_or(-1);
+            rd::rd_kafka_metadata_destroy(meta);
+            count
+        };
+        Ok(count)
+    }
+
+    fn destroy(self) {
+        let _guard = fork::lifecycle_guard();
+        for (_, t) in self.topics.into_inner() {
+            // SAFETY: topic handles are ours and released once, before the client.
+            unsafe { rd::rd_kafka_topic_destroy(t.as_ptr()) };
+        }
+        // SAFETY: the main-queue reference is ours; io events off first so librdkafka never
+        // writes to an fd number that its owner has closed.
+        unsafe {
+            rd::rd_kafka_queue_io_event_enable(self.main_queue.as_ptr(), -1, std::ptr::null(), 0);
+            rd::rd_kafka_queue_destroy(self.main_queue.as_ptr());
+        }
+        // SAFETY: no other reference to rk remains (write lock / sole owner).
+        unsafe { rd::rd_kafka_destroy(self.rk.as_ptr()) };
+    }
+}
+
+fn build_headers(headers: &[(&[u8], Option<&[u8]>)]) -> Option<NonNull<rd::rd_kafka_headers_t>> {
+    if headers.is_empty() {
+        return None;
+    }
+    // SAFETY: creates a fresh headers list, owned by us until produce succeeds.
+    let hdrs = unsafe { rd::rd_kafka_headers_new(headers.len()) };
+    let hdrs = NonNull::new(hdrs)?;
+    for (name, value) in headers {
+        let (vptr, vlen) = match value {
+            Some(v) => (v.as_ptr() as *const c_void, v.len() as isize),
+            None => (std::ptr::null(), 0),
+        };
+        // SAFETY: hdrs is live; name and value are copied by librdkafka.
+        unsafe {
+            rd::rd_kafka_header_add(
+                hdrs.as_ptr(),
+                name.as_ptr() as *const c_char,
+                name.len() as isize,
+                vptr,
+                vlen,
+            )
+        };
+    }
+    Some(hdrs)
+}
+
+fn vu_end() -> rd::rd_kafka_vu_t {
+    rd::rd_kafka_vu_t {
+        vtype: rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
+        u: rd::rd_kafka_vu_s__bindgen_ty_1 { i: 0 },
+    }
+}
+
+fn mem_vu(vtype: rd::rd_kafka_vtype_t, bytes: &[u8]) -> rd::rd_kafka_vu_t {
+    rd::rd_kafka_vu_t {
+        vtype,
+        u: rd::rd_kafka_vu_s__bindgen_ty_1 {
+            mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+                ptr: bytes.as_ptr() as *mut c_void,
+                size: bytes.len(),
+            },
+        },
+    }
+}

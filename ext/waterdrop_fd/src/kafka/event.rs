@@ -1,0 +1,107 @@
+//! Events taken from a producer's main queue (delivery reports, errors, statistics,
+//! OAuth token refresh requests, logs).
+
+use std::os::raw::c_char;
+use std::ptr::NonNull;
+
+use rdkafka_sys as rd;
+
+use super::cstr_lossy;
+
+/// The outcome of one message, copied out of librdkafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    /// The opaque given at produce time (an in-flight table id).
+    pub opaque: usize,
+    pub err: i32,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// What an event carries, copied into owned Rust data.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    Deliveries(Vec<Delivery>),
+    Error {
+        code: i32,
+        reason: String,
+        fatal: bool,
+    },
+    Statistics(String),
+    OauthbearerTokenRefresh(String),
+    Log {
+        level: i32,
+        facility: String,
+        message: String,
+    },
+    Other(i32),
+}
+
+/// An owned `rd_kafka_event_t`, destroyed on drop.
+pub struct Event(NonNull<rd::rd_kafka_event_t>);
+
+impl Event {
+    pub(crate) fn from_raw(ptr: NonNull<rd::rd_kafka_event_t>) -> Self {
+        Event(ptr)
+    }
+
+    /// Copies the event's content out. Delivery batches are appended to `deliveries`
+    /// (reused between calls to avoid an allocation per event).
+    pub fn read(&self) -> EventKind {
+        let ev = self.0.as_ptr();
+        // SAFETY: ev is a live event we own; every accessor below reads from it and
+        // everything returned is copied before the event is destroyed.
+        unsafe {
+            let kind = rd::rd_kafka_event_type(ev);
+            match kind {
+                rd::RD_KAFKA_EVENT_DR => {
+                    let mut out = Vec::with_capacity(rd::rd_kafka_event_message_count(ev));
+                    loop {
+                        let m = rd::rd_kafka_event_message_next(ev);
+                        if m.is_null() {
+                            break;
+                        }
+                        let m = &*m;
+                        out.push(Delivery {
+                            opaque: m._private as usize,
+                            err: m.err as i32,
+                            partition: m.partition,
+                            offset: m.offset,
+                        });
+                    }
+                    EventKind::Deliveries(out)
+                }
+                rd::RD_KAFKA_EVENT_ERROR => EventKind::Error {
+                    code: rd::rd_kafka_event_error(ev) as i32,
+                    reason: cstr_lossy(rd::rd_kafka_event_error_string(ev)),
+                    fatal: rd::rd_kafka_event_error_is_fatal(ev) != 0,
+                },
+                rd::RD_KAFKA_EVENT_STATS => {
+                    EventKind::Statistics(cstr_lossy(rd::rd_kafka_event_stats(ev)))
+                }
+                rd::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH => EventKind::OauthbearerTokenRefresh(
+                    cstr_lossy(rd::rd_kafka_event_config_string(ev)),
+                ),
+                rd::RD_KAFKA_EVENT_LOG => {
+                    let mut fac: *const c_char = std::ptr::null();
+                    let mut msg: *const c_char = std::ptr::null();
+                    let mut level: i32 = 0;
+                    rd::rd_kafka_event_log(ev, &mut fac, &mut msg, &mut level);
+                    EventKind::Log {
+                        level,
+                        facility: cstr_lossy(fac),
+                        message: cstr_lossy(msg),
+                    }
+                }
+                other => EventKind::Other(other),
+            }
+        }
+    }
+}
+
+impl Drop for Event {
+    fn drop(&mut self) {
+        // SAFETY: we own the event and release it once.
+        unsafe { rd::rd_kafka_event_destroy(self.0.as_ptr()) }
+    }
+}

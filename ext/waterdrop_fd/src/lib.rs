@@ -1,0 +1,65 @@
+//! Native core of the `waterdrop_fd` gem. See DESIGN.md §2 for the map of modules:
+//! `kafka/` holds every librdkafka call, `gvl.rs` is the only place the GVL is released,
+//! `worker.rs` runs blocking librdkafka calls off Ruby threads, `poller.rs` is the FD
+//! poller, `producer.rs` / `delivery.rs` the producer and its delivery handles.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod delivery;
+pub mod errors;
+pub mod fork;
+pub mod gvl;
+pub mod inflight;
+pub mod kafka;
+pub mod pipe;
+pub mod poller;
+pub mod producer;
+pub mod testing;
+pub mod worker;
+
+use magnus::{function, prelude::*, Error, Ruby};
+
+fn librdkafka_version() -> String {
+    kafka::version()
+}
+
+fn builtin_features() -> String {
+    kafka::builtin_features()
+}
+
+fn err2name(code: i32) -> String {
+    kafka::err2name(code)
+}
+
+fn err2str(code: i32) -> String {
+    kafka::err2str(code)
+}
+
+fn fork_generation() -> u64 {
+    fork::generation()
+}
+
+fn native_thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[magnus::init(name = "waterdrop_fd")]
+pub fn init(ruby: &Ruby) -> Result<(), Error> {
+    fork::install();
+    let root = ruby.define_module("WaterdropFd")?;
+    errors::init(ruby)?;
+    let native = root.define_module("Native")?;
+    native.define_singleton_method("librdkafka_version", function!(librdkafka_version, 0))?;
+    native.define_singleton_method("builtin_features", function!(builtin_features, 0))?;
+    native.define_singleton_method("err2name", function!(err2name, 1))?;
+    native.define_singleton_method("err2str", function!(err2str, 1))?;
+    native.define_singleton_method("fork_generation", function!(fork_generation, 0))?;
+    native.define_singleton_method("native_thread_count", function!(native_thread_count, 0))?;
+    delivery::init(ruby, &root)?;
+    producer::init(ruby, &native)?;
+    poller::init(ruby, &native)?;
+    testing::init(ruby, &root)?;
+    Ok(())
+}

@@ -1,0 +1,409 @@
+//! `WaterdropFd::Native::Producer`: one librdkafka producer client, its in-flight table and
+//! the Ruby object (the *dispatcher*) that receives its events on the poller thread.
+//!
+//! Every method runs with the GVL held and never blocks, except the ones that hand a
+//! blocking librdkafka call to a worker thread (`flush`, `destroy`, transactions,
+//! `partition_count`), which wait on an fd with the GVL released.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use magnus::gc::Marker;
+use magnus::typed_data::Obj;
+use magnus::value::{Opaque, ReprValue};
+use magnus::{
+    prelude::*, DataTypeFunctions, Error as RbError, RArray, RModule, RString, Ruby, TypedData,
+    Value,
+};
+use parking_lot::Mutex;
+
+use crate::delivery::{release_waiter, DeliveryHandle, HandleObj, ERR_DESTROY};
+use crate::errors::{Error, Result};
+use crate::inflight::InFlight;
+use crate::kafka::client::{Client, OutMessage, TxnOp};
+use crate::kafka::conf::Conf;
+use crate::kafka::event::EventKind;
+use crate::worker;
+
+/// Event kinds routed to the main queue.
+const BASE_EVENTS: i32 = rdkafka_sys::RD_KAFKA_EVENT_DR
+    | rdkafka_sys::RD_KAFKA_EVENT_ERROR
+    | rdkafka_sys::RD_KAFKA_EVENT_STATS
+    | rdkafka_sys::RD_KAFKA_EVENT_LOG;
+
+/// The state shared between the Ruby object and the poller that serves it.
+pub struct ProducerCore {
+    pub client: Arc<Client>,
+    in_flight: Mutex<InFlight<Opaque<HandleObj>>>,
+    dispatcher: Opaque<Value>,
+    notify_deliveries: AtomicBool,
+}
+
+#[derive(TypedData)]
+#[magnus(class = "WaterdropFd::Native::Producer", free_immediately, size, mark)]
+pub struct Producer {
+    pub core: Arc<ProducerCore>,
+}
+
+impl DataTypeFunctions for Producer {
+    fn mark(&self, marker: &Marker) {
+        self.core.mark(marker);
+    }
+}
+
+impl ProducerCore {
+    pub fn mark(&self, marker: &Marker) {
+        marker.mark(self.dispatcher);
+        // Held only by GVL threads that never call Ruby while holding it: always free here.
+        if let Some(table) = self.in_flight.try_lock() {
+            for h in table.iter() {
+                marker.mark(*h);
+            }
+        }
+    }
+
+    /// Serves the main queue until it is empty or `deadline` passes. Returns true when the
+    /// queue was drained, false when the deadline cut the drain short (the caller must then
+    /// make sure the producer is served again: librdkafka will not write to the pipe).
+    pub fn serve(&self, ruby: &Ruby, deadline: Instant) -> std::result::Result<bool, RbError> {
+        loop {
+            let event = match self.client.poll_event() {
+                Ok(Some(ev)) => ev,
+                Ok(None) | Err(_) => return Ok(true),
+            };
+            let kind = event.read();
+            drop(event);
+            self.dispatch(ruby, kind)?;
+            if Instant::now() >= deadline {
+                return Ok(false);
+            }
+        }
+    }
+
+    fn dispatch(&self, ruby: &Ruby, kind: EventKind) -> std::result::Result<(), RbError> {
+        match kind {
+            EventKind::Deliveries(list) => {
+                let handles: Vec<(Option<Opaque<HandleObj>>, _)> = {
+                    let mut table = self.in_flight.lock();
+                    list.iter().map(|d| (table.remove(d.opaque), *d)).collect()
+                };
+                let notify = self.notify_deliveries.load(Ordering::Relaxed);
+                for (handle, d) in handles {
+                    let Some(handle) = handle else { continue };
+                    let obj = ruby.get_inner(handle);
+                    if let Some(w) = obj.complete(d.err, d.partition, d.offset) {
+                        self.guard(ruby, "delivery", release_waiter(ruby, w))?;
+                    }
+                    if notify || d.err != 0 {
+                        let r = self.call(ruby, "delivered", (obj,));
+                        self.guard(ruby, "delivery", r)?;
+                    }
+                }
+            }
+            EventKind::Error {
+                code,
+                reason,
+                fatal,
+            } => {
+                let r = self.call(ruby, "error", (code, reason, fatal));
+                self.guard(ruby, "error", r)?;
+            }
+            EventKind::Statistics(json) => {
+                let r = self.call(ruby, "statistics", (json,));
+                self.guard(ruby, "statistics", r)?;
+            }
+            EventKind::OauthbearerTokenRefresh(config) => {
+                let r = self.call(ruby, "oauthbearer_token_refresh", (config,));
+                self.guard(ruby, "oauthbearer_token_refresh", r)?;
+            }
+            EventKind::Log {
+                level,
+                facility,
+                message,
+            } => {
+                let r = self.call(ruby, "log", (level, facility, message));
+                self.guard(ruby, "log", r)?;
+            }
+            EventKind::Other(_) => {}
+        }
+        Ok(())
+    }
+
+    fn call<A: magnus::ArgList>(
+        &self,
+        ruby: &Ruby,
+        method: &str,
+        args: A,
+    ) -> std::result::Result<(), RbError> {
+        let d = ruby.get_inner(self.dispatcher);
+        d.funcall::<_, _, Value>(method, args).map(|_| ())
+    }
+
+    /// A Ruby exception from a callback is reported to the dispatcher and swallowed, so the
+    /// poller keeps serving; a throw or kill (no exception object) is propagated.
+    fn guard(
+        &self,
+        ruby: &Ruby,
+        kind: &str,
+        r: std::result::Result<(), RbError>,
+    ) -> std::result::Result<(), RbError> {
+        let Err(e) = r else { return Ok(()) };
+        let Some(exc) = e.value() else { return Err(e) };
+        let reported = self.call(ruby, "callback_failed", (kind, exc));
+        if let Err(e2) = reported {
+            if e2.value().is_none() {
+                return Err(e2);
+            }
+            eprintln!("waterdrop_fd: a {kind} callback failed and could not be reported: {e2}");
+        }
+        Ok(())
+    }
+
+    /// Fails every handle still waiting (used once the client is gone): their reports can
+    /// never arrive. Returns how many there were.
+    fn fail_in_flight(&self, ruby: &Ruby, code: i32) -> usize {
+        let handles = self.in_flight.lock().take_all();
+        let n = handles.len();
+        for h in handles {
+            let obj = ruby.get_inner(h);
+            if let Some(w) = obj.complete(code, -1, -1) {
+                if let Err(e) = release_waiter(ruby, w) {
+                    eprintln!("waterdrop_fd: could not release a waiter: {e}");
+                }
+            }
+        }
+        n
+    }
+}
+
+impl Producer {
+    /// `Native::Producer.new(config_pairs, dispatcher, oauth)`.
+    fn new(ruby: &Ruby, config: RArray, dispatcher: Value, oauth: bool) -> Result<Self> {
+        let mut conf = Conf::new();
+        for pair in config.into_iter() {
+            let pair = RArray::try_convert(pair)?;
+            let key: String = pair.entry(0)?;
+            let value: String = pair.entry(1)?;
+            conf.set(&key, &value).map_err(Error::Config)?;
+        }
+        conf.set("log.queue", "true").map_err(Error::Config)?;
+        let mut events = BASE_EVENTS;
+        if oauth {
+            events |= rdkafka_sys::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
+        }
+        conf.enable_events(events);
+        let client = Client::new_producer(conf).map_err(Error::ClientCreation)?;
+        let _ = ruby;
+        Ok(Self {
+            core: Arc::new(ProducerCore {
+                client: Arc::new(client),
+                in_flight: Mutex::new(InFlight::default()),
+                dispatcher: dispatcher.into(),
+                notify_deliveries: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn produce(
+        ruby: &Ruby,
+        rb_self: &Self,
+        topic: RString,
+        payload: Option<RString>,
+        key: Option<RString>,
+        partition: i32,
+        timestamp_ms: i64,
+        headers: Option<RArray>,
+        label: Value,
+    ) -> Result<HandleObj> {
+        let core = &rb_self.core;
+        let handle = ruby.obj_wrap(DeliveryHandle::new(topic.as_value(), label));
+        let header_strings: Vec<Option<RString>> = match headers {
+            None => Vec::new(),
+            Some(arr) => arr
+                .into_iter()
+                .map(|v| {
+                    if v.is_nil() {
+                        Ok(None)
+                    } else {
+                        RString::try_convert(v).map(Some)
+                    }
+                })
+                .collect::<std::result::Result<_, _>>()?,
+        };
+        if header_strings.len() % 2 != 0 {
+            return Err(Error::Argument("headers must be name/value pairs".into()));
+        }
+        let id = core.in_flight.lock().insert(Opaque::from(handle));
+        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
+        // these strings can be mutated or freed while librdkafka reads them; librdkafka
+        // copies payload, key and headers (RD_KAFKA_MSG_F_COPY) before returning.
+        let result = unsafe {
+            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
+                .chunks(2)
+                .map(|kv| {
+                    let name = kv[0].as_ref().map(|s| s.as_slice()).unwrap_or(b"");
+                    (name, kv[1].as_ref().map(|s| s.as_slice()))
+                })
+                .collect();
+            let msg = OutMessage {
+                topic: topic.as_slice(),
+                payload: payload.as_ref().map(|s| s.as_slice()),
+                key: key.as_ref().map(|s| s.as_slice()),
+                partition,
+                timestamp_ms,
+                headers: &header_slices,
+                opaque: id,
+            };
+            core.client.produce(&msg)
+        };
+        match result {
+            Ok(()) => Ok(handle),
+            Err(e) => {
+                core.in_flight.lock().remove(id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits (GVL released) until everything was delivered; false on timeout.
+    fn flush(ruby: &Ruby, rb_self: &Self, timeout_ms: i32) -> Result<bool> {
+        let client = Arc::clone(&rb_self.core.client);
+        let res = worker::run(ruby, "flush", None, move || client.flush(timeout_ms))?;
+        match res {
+            Some(Ok(())) => Ok(true),
+            Some(Err(crate::kafka::client::ClientError::Kafka(k))) if k.code == -185 => Ok(false),
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(false),
+        }
+    }
+
+    fn purge(rb_self: &Self) -> Result<()> {
+        rb_self.core.client.purge().map_err(Into::into)
+    }
+
+    /// Destroys the librdkafka client (on a worker, GVL released) and fails any handle still
+    /// in flight with `_DESTROY`. Returns how many handles were failed.
+    fn destroy(ruby: &Ruby, rb_self: &Self) -> Result<usize> {
+        let client = Arc::clone(&rb_self.core.client);
+        if !client.inherited() {
+            worker::run(ruby, "destroy", None, move || client.destroy())?;
+        }
+        Ok(rb_self.core.fail_in_flight(ruby, ERR_DESTROY))
+    }
+
+    /// Fails inherited handles after a fork (their reports belong to the parent).
+    fn abandon(ruby: &Ruby, rb_self: &Self) -> usize {
+        rb_self.core.fail_in_flight(ruby, ERR_DESTROY)
+    }
+
+    fn queue_size(rb_self: &Self) -> i32 {
+        rb_self.core.client.outq_len().unwrap_or(0)
+    }
+
+    fn in_flight_count(rb_self: &Self) -> usize {
+        rb_self.core.in_flight.lock().len()
+    }
+
+    fn name(rb_self: &Self) -> String {
+        rb_self.core.client.name().to_owned()
+    }
+
+    fn is_closed(rb_self: &Self) -> bool {
+        rb_self.core.client.closed()
+    }
+
+    fn is_inherited(rb_self: &Self) -> bool {
+        rb_self.core.client.inherited()
+    }
+
+    fn set_notify_deliveries(rb_self: &Self, on: bool) -> bool {
+        rb_self.core.notify_deliveries.store(on, Ordering::Relaxed);
+        on
+    }
+
+    fn fatal_error(rb_self: &Self) -> Result<Option<(i32, String)>> {
+        Ok(rb_self
+            .core
+            .client
+            .fatal_error()?
+            .map(|e| (e.code, e.message)))
+    }
+
+    fn test_fatal_error(rb_self: &Self, code: i32, reason: String) -> Result<i32> {
+        Ok(rb_self.core.client.test_fatal_error(code, &reason)?)
+    }
+
+    /// Runs a transactional call on a worker. `op`: "init", "begin", "commit", "abort".
+    fn transaction(ruby: &Ruby, rb_self: &Self, op: String, timeout_ms: i32) -> Result<()> {
+        let op = match op.as_str() {
+            "init" => TxnOp::Init,
+            "begin" => TxnOp::Begin,
+            "commit" => TxnOp::Commit,
+            "abort" => TxnOp::Abort,
+            other => {
+                return Err(Error::Argument(format!(
+                    "unknown transaction operation {other:?}"
+                )))
+            }
+        };
+        let client = Arc::clone(&rb_self.core.client);
+        let res = worker::run(ruby, "transaction", None, move || {
+            client.transaction(op, timeout_ms)
+        })?;
+        match res {
+            Some(r) => r.map_err(Into::into),
+            None => Err(Error::Io("transaction worker gave no result".into())),
+        }
+    }
+
+    /// Partition count from broker metadata (worker thread); -1 when unknown.
+    fn partition_count(ruby: &Ruby, rb_self: &Self, topic: String, timeout_ms: i32) -> Result<i32> {
+        let client = Arc::clone(&rb_self.core.client);
+        let wait = Duration::from_millis(timeout_ms.max(0) as u64 + 1_000);
+        let res = worker::run(ruby, "metadata", Some(wait), move || {
+            client.partition_count(&topic, timeout_ms)
+        })?;
+        match res {
+            Some(r) => r.map_err(Into::into),
+            None => Ok(-1),
+        }
+    }
+}
+
+pub type ProducerObj = Obj<Producer>;
+
+pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
+    let class = native.define_class("Producer", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("new", magnus::function!(Producer::new, 3))?;
+    class.define_method("produce", magnus::method!(Producer::produce, 7))?;
+    class.define_method("flush", magnus::method!(Producer::flush, 1))?;
+    class.define_method("purge", magnus::method!(Producer::purge, 0))?;
+    class.define_method("destroy", magnus::method!(Producer::destroy, 0))?;
+    class.define_method("abandon", magnus::method!(Producer::abandon, 0))?;
+    class.define_method("queue_size", magnus::method!(Producer::queue_size, 0))?;
+    class.define_method(
+        "in_flight_count",
+        magnus::method!(Producer::in_flight_count, 0),
+    )?;
+    class.define_method("name", magnus::method!(Producer::name, 0))?;
+    class.define_method("closed?", magnus::method!(Producer::is_closed, 0))?;
+    class.define_method("inherited?", magnus::method!(Producer::is_inherited, 0))?;
+    class.define_method(
+        "notify_deliveries=",
+        magnus::method!(Producer::set_notify_deliveries, 1),
+    )?;
+    class.define_method("fatal_error", magnus::method!(Producer::fatal_error, 0))?;
+    class.define_method(
+        "test_fatal_error",
+        magnus::method!(Producer::test_fatal_error, 2),
+    )?;
+    class.define_method("transaction", magnus::method!(Producer::transaction, 2))?;
+    class.define_method(
+        "partition_count",
+        magnus::method!(Producer::partition_count, 2),
+    )?;
+    Ok(())
+}
