@@ -1,0 +1,94 @@
+# frozen_string_literal: true
+
+module WaterDrop
+  # Validation of user input.
+  module Contracts
+    # Validates one message Hash with WaterDrop's rules and messages. Written as plain
+    # checks (no DSL) because it runs once per produced message.
+    class Message
+      TOPIC_FORMAT = /\A(\w|-|\.)+\z/
+      private_constant :TOPIC_FORMAT
+
+      # @param max_payload_size [Integer]
+      def initialize(max_payload_size:)
+        @max_payload_size = max_payload_size
+      end
+
+      # @param message [Hash]
+      # @return [Hash{Symbol => String}] problems keyed by field (empty when valid)
+      def errors(message)
+        return { message: "must be a hash" } unless message.is_a?(Hash)
+
+        errors = nil
+        topic = message[:topic]
+        if topic.nil?
+          (errors ||= {})[:topic] = "must be present"
+        elsif !((topic.is_a?(String) || topic.is_a?(Symbol)) && TOPIC_FORMAT.match?(topic))
+          (errors ||= {})[:topic] = "does not match the topic allowed format"
+        end
+
+        if !message.key?(:payload)
+          (errors ||= {})[:payload] = "must be present"
+        else
+          payload = message[:payload]
+          if !payload.nil? && !payload.is_a?(String)
+            (errors ||= {})[:payload] = "must be string or nil"
+          elsif payload && payload.bytesize > @max_payload_size
+            (errors ||= {})[:payload] = "is more than `max_payload_size` config value"
+          end
+        end
+
+        errors = check_optional(message, errors) if message.size > 2
+        errors || EMPTY
+      end
+
+      # @param message [Hash]
+      # @raise [WaterDrop::Errors::MessageInvalidError] with the problems Hash as message
+      def validate!(message)
+        errs = errors(message)
+        raise Errors::MessageInvalidError, errs.inspect unless errs.empty?
+      end
+
+      EMPTY = {}.freeze
+      private_constant :EMPTY
+
+      private
+
+      def check_optional(message, errors)
+        if message.key?(:key)
+          key = message[:key]
+          (errors ||= {})[:key] = "must be a non-empty string" unless key.nil? || (key.is_a?(String) && !key.empty?)
+        end
+        if message.key?(:partition)
+          partition = message[:partition]
+          unless partition.nil? || (partition.is_a?(Integer) && partition >= -1)
+            (errors ||= {})[:partition] = "must be an integer greater or equal to -1"
+          end
+        end
+        if message.key?(:partition_key)
+          pk = message[:partition_key]
+          (errors ||= {})[:partition_key] = "must be a non-empty string" unless pk.nil? || (pk.is_a?(String) && !pk.empty?)
+        end
+        if message.key?(:timestamp)
+          ts = message[:timestamp]
+          (errors ||= {})[:timestamp] = "must be either time or integer" unless ts.nil? || ts.is_a?(Time) || ts.is_a?(Integer)
+        end
+        errors = check_headers(message[:headers], errors) if message.key?(:headers)
+        errors
+      end
+
+      def check_headers(headers, errors)
+        return errors if headers.nil?
+        return (errors || {}).merge(headers: "must be a hash") unless headers.is_a?(Hash)
+
+        unless headers.each_key.all?(String)
+          (errors ||= {})[:headers] = "all headers keys need to be of type String"
+          return errors
+        end
+        valid = headers.each_value.all? { |v| v.is_a?(String) || (v.is_a?(Array) && v.all?(String)) }
+        (errors ||= {})[:headers] = "all headers values need to be strings or arrays of strings" unless valid
+        errors
+      end
+    end
+  end
+end

@@ -1,0 +1,125 @@
+# frozen_string_literal: true
+
+module WaterDrop
+  module Instrumentation
+    # Publishes events to listeners: blocks subscribed to one event, or objects that
+    # answer `on_<event_name_with_underscores>`. Listener lists are copy-on-write, so
+    # instrumenting never takes a lock.
+    class Monitor
+      # @param events [Array<String>] the event names this monitor accepts
+      def initialize(events = EVENTS)
+        @events = events
+        @listeners = Hash.new { |h, k| h[k] = [].freeze }
+        @mutex = Thread::Mutex.new
+        @change_hooks = []
+        @frozen_events = {}
+      end
+
+      # Subscribes a block to one event, or a listener object to every event it handles.
+      # @param event_id_or_listener [String, Object]
+      # @yieldparam event [Event]
+      # @return [void]
+      # @raise [WaterDrop::Errors::StatisticsNotEnabledError] for `statistics.emitted` after
+      #   the client started without statistics
+      def subscribe(event_id_or_listener = nil, &block)
+        if block
+          add(event_id_or_listener.to_s, block)
+        else
+          listener = event_id_or_listener
+          @events.each do |event|
+            method = :"on_#{event.tr(".", "_")}"
+            add(event, listener) if listener.respond_to?(method)
+          end
+        end
+        nil
+      end
+
+      # Removes a listener object or block from every event.
+      # @param listener [Object, Proc]
+      # @return [void]
+      def unsubscribe(listener)
+        @mutex.synchronize do
+          @listeners.each_key { |event| @listeners[event] = (@listeners[event] - [listener]).freeze }
+        end
+        changed
+        nil
+      end
+
+      # @return [Hash{String => Array}] listeners per event
+      def listeners = @listeners
+
+      # Removes every listener.
+      def clear
+        @mutex.synchronize { @listeners.clear }
+        changed
+      end
+
+      # @param event_id [String]
+      # @return [Boolean] whether anybody listens to `event_id`
+      def listening?(event_id)
+        list = @listeners.fetch(event_id, nil)
+        !list.nil? && !list.empty?
+      end
+
+      # Publishes an event. With a block, runs it, and measures its time (ms) when anybody
+      # listens. Returns the block's result.
+      # @param event_id [String]
+      # @param payload [Hash]
+      def instrument(event_id, payload = {})
+        list = @listeners.fetch(event_id, nil)
+        if list.nil? || list.empty?
+          raise_unknown(event_id) unless @events.include?(event_id)
+          return block_given? ? yield : nil
+        end
+
+        if block_given?
+          started = Process.clock_gettime(Process::CLOCK_MONOTONIC, :float_millisecond)
+          result = yield
+          payload = payload.merge(time: Process.clock_gettime(Process::CLOCK_MONOTONIC, :float_millisecond) - started)
+        end
+        event = Event.new(event_id, payload)
+        list.each do |listener|
+          if listener.is_a?(Proc)
+            listener.call(event)
+          else
+            listener.public_send(:"on_#{event_id.tr(".", "_")}", event)
+          end
+        end
+        result
+      end
+
+      # Registers a hook called whenever the listener set changes (used by producers to
+      # tell the native layer whether delivery events are wanted).
+      # @api private
+      def on_change(&hook)
+        @mutex.synchronize { @change_hooks = [*@change_hooks, hook] }
+      end
+
+      # Forbids later subscriptions to an event (statistics switched off at connect).
+      # @api private
+      def freeze_event!(event_id, error)
+        @frozen_events[event_id] = error
+      end
+
+      private
+
+      def add(event, listener)
+        raise_unknown(event) unless @events.include?(event)
+        if (error = @frozen_events[event])
+          raise error
+        end
+
+        @mutex.synchronize { @listeners[event] = [*@listeners[event], listener].freeze }
+        changed
+      end
+
+      def changed
+        @change_hooks.each(&:call)
+      end
+
+      def raise_unknown(event_id)
+        raise ArgumentError, "#{event_id.inspect} is not a known event (known: #{@events.join(", ")})"
+      end
+    end
+  end
+end

@@ -1,0 +1,161 @@
+# frozen_string_literal: true
+
+module WaterDrop
+  module Polling
+    # An FD poller: one Ruby thread (`waterdrop.poller#<id>`) that serves the event queues
+    # of every producer registered with it. It sleeps in `poll(2)` with the GVL released and
+    # serves a producer only when librdkafka signals its pipe (or on the periodic timeout).
+    #
+    # `Poller.instance` is the process-wide poller (id 0) that `:fd` producers use by
+    # default; `Poller.new` makes a dedicated one (ids 1, 2, ...), for example to keep slow
+    # listeners of some producers from delaying others. The thread starts on the first
+    # `register` and stops when the last producer leaves.
+    class Poller
+      ID_MUTEX = Thread::Mutex.new
+      private_constant :ID_MUTEX
+
+      class << self
+        # @return [Poller] the shared poller (id 0)
+        def instance
+          @instance ||= ID_MUTEX.synchronize { @instance || new(0) }
+        end
+
+        # @api private
+        def next_id
+          ID_MUTEX.synchronize do
+            @id_counter = (@id_counter || 0) + 1
+          end
+        end
+      end
+
+      # @return [Integer] the poller's id
+      attr_reader :id
+
+      # @param id [Integer] (internal) the singleton passes 0
+      def initialize(id = nil)
+        @id = id || self.class.next_id
+        @native = WaterdropFd::Native::Poller.new(@id)
+        @mutex = Thread::Mutex.new
+        @producers = {}
+        @thread = nil
+        @pid = Process.pid
+      end
+
+      # Starts serving a producer. Called by the producer when it connects.
+      # @param producer [WaterDrop::Producer]
+      # @api private
+      def register(producer)
+        ensure_same_process!
+        fd = producer.config.polling.fd
+        start = @native.register(producer.native_client, fd.max_time, fd.periodic_poll_interval)
+        @mutex.synchronize do
+          @producers[producer.id] = producer
+          start_thread if start
+        end
+        producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
+      end
+
+      # Stops serving a producer, after serving what is left in its queue. Blocks until the
+      # poller let go of it, unless called from the poller thread itself.
+      # @param producer [WaterDrop::Producer]
+      # @api private
+      def unregister(producer)
+        ensure_same_process!
+        client = producer.native_client
+        return false unless client
+
+        removed = @native.unregister(client)
+        @mutex.synchronize { @producers.delete(producer.id) }
+        producer.monitor.instrument("poller.producer_unregistered", producer_id: producer.id) if removed
+        removed
+      end
+
+      # @return [Boolean] whether the poller thread is running
+      def alive?
+        ensure_same_process!
+        !@thread.nil? && @thread.alive?
+      end
+
+      # @return [Integer] number of registered producers
+      def count
+        ensure_same_process!
+        @native.count
+      end
+
+      # @return [Boolean] whether the caller runs on this poller's thread (inside a callback)
+      def in_poller_thread?
+        @native.in_poller_thread?
+      end
+
+      # Stops the thread and forgets every producer (test helper, as in WaterDrop).
+      # @return [void]
+      def shutdown!
+        @native.shutdown
+        thread = @thread
+        if thread && thread != Thread.current
+          thread.join(5) || thread.kill
+        end
+        @native.clear
+        @mutex.synchronize do
+          @producers.clear
+          @thread = nil
+        end
+      end
+
+      # @return [String]
+      def inspect
+        "#<#{self.class.name} id=#{@id} producers=#{count} alive=#{alive?}>"
+      end
+
+      private
+
+      def start_thread
+        @thread = Thread.new { polling_loop }
+        @thread.name = "waterdrop.poller##{@id}"
+        @thread.priority = Config.config.thread_priority
+        @thread.report_on_exception = false
+      end
+
+      # Runs the native loop; errors that escape it (e.g. `Thread#raise` into the poller)
+      # are reported to every registered producer and retried with a growing back-off.
+      def polling_loop
+        finished = false
+        backoff = nil
+        begin
+          @native.run(Config.config.poll_timeout)
+          finished = true
+        rescue StandardError => e
+          broadcast_error(e)
+          settings = Config.config
+          backoff = backoff ? [backoff * 2, settings.backoff_max].min : settings.backoff_min
+          sleep(backoff / 1000.0)
+          retry
+        end
+      ensure
+        # Killed (or failed past recovery): let the next register start a new thread.
+        @native.stopped unless finished
+      end
+
+      def broadcast_error(error)
+        producers = @mutex.synchronize { @producers.values }
+        producers.each do |producer|
+          producer.monitor.instrument(
+            "error.occurred", producer_id: producer.id, error: error, type: "poller.polling_loop"
+          )
+        rescue StandardError
+          nil
+        end
+      end
+
+      # After fork the thread and registrations belong to the parent.
+      def ensure_same_process!
+        return if @pid == Process.pid
+
+        @mutex = Thread::Mutex.new
+        @producers = {}
+        @thread = nil
+        @pid = Process.pid
+      end
+    end
+  end
+end

@@ -1,0 +1,45 @@
+# frozen_string_literal: true
+
+# waterdrop_fd: a WaterDrop-compatible Kafka producer with a Rust core and one FD-based
+# poller thread for every producer in the process.
+#
+# Requiring this file defines the `WaterDrop` constants that applications use
+# (`WaterDrop::Producer`, `WaterDrop::Errors`, ...) and the gem's own `WaterdropFd`
+# namespace. It replaces the `waterdrop` gem (and `karafka-rdkafka` + `ffi`): the two
+# cannot be loaded in one process.
+
+if defined?(::WaterDrop::VERSION) && !defined?(::WaterdropFd::VERSION)
+  raise LoadError,
+        "waterdrop_fd cannot be loaded: the waterdrop gem (#{::WaterDrop::VERSION}) is already " \
+        "loaded. waterdrop_fd provides the same WaterDrop::Producer API and replaces it; " \
+        "remove `waterdrop` from your Gemfile (or do not require it) to use waterdrop_fd."
+end
+
+require "securerandom"
+require "logger"
+require "json"
+
+require_relative "waterdrop_fd/version"
+require_relative "waterdrop_fd/errors"
+require_relative "waterdrop_fd/native"
+require_relative "waterdrop_fd/latch"
+require_relative "waterdrop_fd/delivery_report"
+require_relative "waterdrop_fd/delivery_handle"
+require_relative "waterdrop_fd/testing/mock_cluster"
+require_relative "waterdrop_fd/dispatcher"
+require_relative "waterdrop_fd/fork_hook"
+
+require_relative "waterdrop/version"
+require_relative "waterdrop/errors"
+require_relative "waterdrop/instrumentation/notifications"
+require_relative "waterdrop/instrumentation/event"
+require_relative "waterdrop/instrumentation/monitor"
+require_relative "waterdrop/instrumentation/logger_listener"
+require_relative "waterdrop/polling/config"
+require_relative "waterdrop/polling/poller"
+require_relative "waterdrop/polling"
+require_relative "waterdrop/config_node"
+require_relative "waterdrop/config"
+require_relative "waterdrop/contracts/message"
+require_relative "waterdrop/producer/status"
+require_relative "waterdrop/producer"

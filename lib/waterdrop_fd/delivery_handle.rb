@@ -1,0 +1,47 @@
+# frozen_string_literal: true
+
+module WaterdropFd
+  # A handle on one produced message (`Rdkafka::Producer::DeliveryHandle` shape). The
+  # native part (state, topic, label) is defined in Rust; this file adds waiting.
+  class DeliveryHandle
+    # Default wait limit, as in rdkafka-ruby.
+    DEFAULT_WAIT_TIMEOUT_MS = 60_000
+
+    # Waits for the delivery report.
+    #
+    # @param max_wait_timeout_ms [Integer, nil] how long to wait; nil waits without limit
+    # @param raise_response_error [Boolean] raise when the report carries an error
+    # @return [WaterdropFd::DeliveryReport]
+    # @raise [WaterdropFd::WaitTimeoutError] when the report did not arrive in time (the
+    #   handle can be waited on again)
+    # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
+    def wait(max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS, raise_response_error: true)
+      if pending?
+        latch = (_waiter || (self._waiter = Latch.new))
+        if pending? && !latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
+          raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms"
+        end
+      end
+      raise delivery_error if raise_response_error && error_code != 0
+
+      create_result
+    end
+
+    # @return [WaterdropFd::DeliveryReport] the report (error as RdkafkaError or nil)
+    def create_result
+      DeliveryReport.new(partition, offset, topic, error_code.zero? ? nil : delivery_error, label)
+    end
+
+    # @return [WaterdropFd::RdkafkaError, nil] the delivery error, if delivery failed
+    def delivery_error
+      code = error_code
+      code.zero? ? nil : RdkafkaError.new(code)
+    end
+
+    # @return [String]
+    def inspect
+      state = pending? ? "pending" : "partition=#{partition} offset=#{offset} error_code=#{error_code}"
+      "#<#{self.class.name} topic=#{topic.inspect} #{state}>"
+    end
+  end
+end

@@ -1,0 +1,51 @@
+# frozen_string_literal: true
+
+module WaterdropFd
+  # A one-shot latch: {#wait} blocks until {#release!} was called (or a timeout passes).
+  # Built on Mutex + ConditionVariable, so a wait inside a Fiber scheduler (Async) yields
+  # the fiber instead of blocking the thread. The poller thread releases it.
+  class Latch
+    def initialize
+      @mutex = Thread::Mutex.new
+      @cond = Thread::ConditionVariable.new
+      @released = false
+    end
+
+    # Releases every waiter, now and later.
+    # @return [true]
+    def release!
+      @mutex.synchronize do
+        @released = true
+        @cond.broadcast
+      end
+      true
+    end
+
+    # @return [Boolean] whether {#release!} was called
+    def released? = @released
+
+    # Waits until released.
+    # @param timeout [Float, nil] seconds; nil waits without limit
+    # @return [Boolean] true when released, false on timeout
+    def wait(timeout = nil)
+      deadline = timeout && (monotonic + timeout)
+      @mutex.synchronize do
+        until @released
+          if deadline
+            left = deadline - monotonic
+            return false if left <= 0
+
+            @cond.wait(@mutex, left)
+          else
+            @cond.wait(@mutex)
+          end
+        end
+      end
+      true
+    end
+
+    private
+
+    def monotonic = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+  end
+end
