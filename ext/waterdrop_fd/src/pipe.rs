@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn pipes_are_nonblocking_and_cloexec() {
         let p = Pipe::new().unwrap();
-        for fd in [p.read_fd(), p.write_fd()] {
+        for fd in [&p.read, &p.write] {
             let fl = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL).unwrap();
             assert!(OFlag::from_bits_truncate(fl).contains(OFlag::O_NONBLOCK));
             let fdfl = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();

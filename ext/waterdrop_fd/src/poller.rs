@@ -124,6 +124,10 @@ impl DataTypeFunctions for Poller {
     }
 }
 
+/// Entries being closed, and slots that need their first serve, from one look at the
+/// registry.
+type Changes = (Vec<Entry>, Vec<Arc<Slot>>);
+
 /// What the loop works on between two looks at the registry.
 struct Snapshot {
     version: u64,
@@ -317,10 +321,7 @@ impl Poller {
     }
 
     /// Takes a new look at the registry. `None` means: stop the loop.
-    fn snapshot(
-        &self,
-        cached: &mut Option<Snapshot>,
-    ) -> Result<Option<(Vec<Entry>, Vec<Arc<Slot>>)>> {
+    fn snapshot(&self, cached: &mut Option<Snapshot>) -> Result<Option<Changes>> {
         let mut state = self.state.lock();
         Self::reset_if_forked(&mut state)?;
         if state.shutdown || state.entries.is_empty() {
