@@ -12,6 +12,17 @@ module WaterDrop
   #   producer.produce_sync(topic: "events", payload: "hello")
   #   producer.close
   class Producer
+    include Sync
+    include Async
+    include Transactions
+    include Idempotence
+
+    # Process-wide cache of partition counts: topic => [count, fetched_at]
+    PARTITION_COUNT_TTL = 30
+    PARTITION_COUNTS = {}
+    PARTITION_COUNTS_MUTEX = Thread::Mutex.new
+    private_constant :PARTITION_COUNTS, :PARTITION_COUNTS_MUTEX
+
     # @return [String] the producer's id
     attr_reader :id
     # @return [Status]
@@ -49,73 +60,11 @@ module WaterDrop
       @monitor = @config.monitor
       @contract = Contracts::Message.new(max_payload_size: @config.max_payload_size)
       @max_wait_timeout = @config.max_wait_timeout
+      @middleware = @config.middleware || Middleware.new
+      @default_variant = Variant.new(self, default: true)
       @monitor.on_change { refresh_delivery_notifications }
       @status.configured!
       self
-    end
-
-    # Produces a message and waits for its delivery report.
-    # @param message [Hash] `topic:`, `payload:` and optional `key:`, `partition:`,
-    #   `partition_key:`, `timestamp:`, `headers:`, `label:`
-    # @return [WaterdropFd::DeliveryReport]
-    # @raise [Errors::MessageInvalidError]
-    # @raise [Errors::ProduceError] with the librdkafka error (or wait timeout) as `#cause`
-    def produce_sync(message)
-      ensure_active!
-      @contract.validate!(message)
-      @monitor.instrument("message.produced_sync", producer_id: id, message: message) do
-        handle = dispatch(message, "produce_sync")
-        handle.wait(max_wait_timeout_ms: @max_wait_timeout, raise_response_error: true)
-      end
-    rescue WaterdropFd::Error => e
-      raise_produce_error(e, message, "message.produce_sync")
-    end
-
-    # Produces a message without waiting.
-    # @param message [Hash] see {#produce_sync}
-    # @return [WaterdropFd::DeliveryHandle]
-    # @raise [Errors::MessageInvalidError]
-    # @raise [Errors::ProduceError]
-    def produce_async(message)
-      ensure_active!
-      @contract.validate!(message)
-      if @monitor.listening?("message.produced_async")
-        @monitor.instrument("message.produced_async", producer_id: id, message: message) do
-          dispatch(message, "produce_async")
-        end
-      else
-        dispatch(message, "produce_async")
-      end
-    rescue WaterdropFd::Error => e
-      raise_produce_error(e, message, "message.produce_async")
-    end
-
-    # Produces many messages and waits for all their reports.
-    # @param messages [Array<Hash>]
-    # @return [Array<WaterdropFd::DeliveryHandle>] completed handles
-    # @raise [Errors::MessageInvalidError] (nothing is sent when any message is invalid)
-    # @raise [Errors::ProduceManyError] with `#dispatched`
-    def produce_many_sync(messages)
-      ensure_active!
-      messages.each { |m| @contract.validate!(m) }
-      @monitor.instrument("messages.produced_sync", producer_id: id, messages: messages) do
-        handles = dispatch_many(messages, "produce_many_sync")
-        handles.each { |h| h.wait(max_wait_timeout_ms: @max_wait_timeout, raise_response_error: false) }
-        handles
-      end
-    end
-
-    # Produces many messages without waiting.
-    # @param messages [Array<Hash>]
-    # @return [Array<WaterdropFd::DeliveryHandle>]
-    # @raise [Errors::MessageInvalidError]
-    # @raise [Errors::ProduceManyError]
-    def produce_many_async(messages)
-      ensure_active!
-      messages.each { |m| @contract.validate!(m) }
-      @monitor.instrument("messages.produced_async", producer_id: id, messages: messages) do
-        dispatch_many(messages, "produce_many_async")
-      end
     end
 
     # Waits until every message handed to librdkafka was delivered (or failed).
@@ -175,6 +124,41 @@ module WaterDrop
       close(force: true)
     end
 
+    # @return [Middleware] the steps run on every message before validation
+    attr_reader :middleware
+
+    # A view of this producer with its own `max_wait_timeout` and topic settings, for the
+    # current fiber.
+    # @param max_wait_timeout [Numeric] ms
+    # @param topic_config [Hash{Symbol => Object}] topic-level librdkafka settings
+    # @return [Variant]
+    # @raise [Errors::VariantInvalidError]
+    def with(max_wait_timeout: @config.max_wait_timeout, topic_config: {})
+      ensure_active!
+      Variant.new(self, max_wait_timeout: max_wait_timeout, topic_config: topic_config)
+    end
+    alias variant with
+
+    # @return [Variant] the variant in effect on the current fiber
+    def current_variant
+      variants = Thread.current[:waterdrop_fd_variants]
+      (variants && variants[object_id]) || @default_variant
+    end
+
+    # Partitions of `topic` (from broker metadata, cached for 30 s per process).
+    # @param topic [String, Symbol]
+    # @return [Integer] -1 when the topic is unknown
+    def partition_count(topic)
+      topic = topic.to_s
+      now = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      cached = PARTITION_COUNTS_MUTEX.synchronize { PARTITION_COUNTS[topic] }
+      return cached.first if cached && now - cached.last < PARTITION_COUNT_TTL
+
+      count = native_client.partition_count(topic, 5_000)
+      PARTITION_COUNTS_MUTEX.synchronize { PARTITION_COUNTS[topic] = [count, now] }
+      count
+    end
+
     # @return [Poller, nil] the poller serving this producer
     def poller
       @poller ||=
@@ -206,6 +190,25 @@ module WaterDrop
     end
 
     private
+
+    def validate_message!(message)
+      ensure_active!
+      @contract.validate!(message)
+    end
+
+    def with_variant(variant)
+      variants = (Thread.current[:waterdrop_fd_variants] ||= {})
+      previous = variants[object_id]
+      variants[object_id] = variant
+      yield
+    ensure
+      if previous
+        variants[object_id] = previous
+      else
+        variants.delete(object_id)
+        Thread.current[:waterdrop_fd_variants] = nil if variants.empty?
+      end
+    end
 
     def ensure_active!
       return if @status.active? && (@native.nil? || @native_pid == Process.pid)
@@ -281,11 +284,17 @@ module WaterDrop
       client = native_client
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)
+      variant = current_variant
+      config_id = variant.default? ? 0 : variant.topic_config_id(client)
+      partition = message[:partition]
+      if partition.nil? && (partition_key = message[:partition_key])
+        partition = partition_from_key(client, topic, config_id, partition_key, variant)
+      end
       deadline = nil
       begin
         client.produce(
-          topic, message[:payload], message[:key], message[:partition] || -1,
-          timestamp_ms(message[:timestamp]), flat_headers(message[:headers]), message[:label]
+          topic, message[:payload], message[:key], partition || -1,
+          timestamp_ms(message[:timestamp]), flat_headers(message[:headers]), message[:label], config_id
         )
       rescue WaterdropFd::RdkafkaError => e
         raise unless e.code == :queue_full && @config.wait_on_queue_full
@@ -316,6 +325,14 @@ module WaterDrop
         producer_id: id, messages: messages, dispatched: handles, error: error, type: "messages.#{label}"
       )
       raise error, cause: e
+    end
+
+    def partition_from_key(client, topic, config_id, key, variant)
+      count = partition_count(topic)
+      return -1 if count <= 0
+
+      partitioner = (variant.topic_config[:partitioner] || @config.kafka[:partitioner] || "consistent_random").to_s
+      client.partition_for(topic, config_id, partitioner, key, count)
     end
 
     def timestamp_ms(timestamp)

@@ -216,6 +216,7 @@ impl Producer {
         timestamp_ms: i64,
         headers: Option<RArray>,
         label: Value,
+        topic_config: usize,
     ) -> Result<HandleObj> {
         let core = &rb_self.core;
         let handle = ruby.obj_wrap(DeliveryHandle::new(topic.as_value(), label));
@@ -249,6 +250,7 @@ impl Producer {
                 .collect();
             let msg = OutMessage {
                 topic: topic.as_slice(),
+                topic_config,
                 payload: payload.as_ref().map(|s| s.as_slice()),
                 key: key.as_ref().map(|s| s.as_slice()),
                 partition,
@@ -265,6 +267,65 @@ impl Producer {
                 Err(e.into())
             }
         }
+    }
+
+    /// Registers topic-level settings (`[[key, value], ...]`); returns the id to produce with.
+    fn register_topic_config(rb_self: &Self, pairs: RArray) -> Result<usize> {
+        let pairs = string_pairs(pairs)?;
+        rb_self
+            .core
+            .client
+            .register_topic_config(&pairs)
+            .map_err(|e| match e {
+                crate::kafka::client::ClientError::Kafka(k) => Error::Config(k.message),
+                other => other.into(),
+            })
+    }
+
+    /// The partition librdkafka's `partitioner` picks for `key` among `count` partitions.
+    fn partition_for(
+        rb_self: &Self,
+        topic: RString,
+        topic_config: usize,
+        partitioner: String,
+        key: RString,
+        count: i32,
+    ) -> Result<i32> {
+        // SAFETY: the GVL is held and no Ruby code runs during the call, so the strings
+        // cannot change or move while librdkafka reads them.
+        let (topic, key) = unsafe { (topic.as_slice(), key.as_slice()) };
+        rb_self
+            .core
+            .client
+            .partition_for(topic, topic_config, &partitioner, key, count)
+            .map_err(|e| match e {
+                crate::kafka::client::ClientError::Kafka(k) if k.code == -186 => {
+                    Error::Argument(k.message)
+                }
+                other => other.into(),
+            })
+    }
+
+    /// Sets the OAuth bearer token (`oauthbearer_set_token`).
+    fn oauthbearer_set_token(
+        rb_self: &Self,
+        token: String,
+        lifetime_ms: i64,
+        principal: String,
+        extensions: RArray,
+    ) -> Result<()> {
+        let extensions = string_pairs(extensions)?;
+        Ok(rb_self.core.client.oauthbearer_set_token(
+            &token,
+            lifetime_ms,
+            &principal,
+            &extensions,
+        )?)
+    }
+
+    /// Reports that no OAuth token could be obtained.
+    fn oauthbearer_set_token_failure(rb_self: &Self, reason: String) -> Result<()> {
+        Ok(rb_self.core.client.oauthbearer_set_token_failure(&reason)?)
     }
 
     /// Waits (GVL released) until everything was delivered; false on timeout.
@@ -372,13 +433,35 @@ impl Producer {
     }
 }
 
+fn string_pairs(pairs: RArray) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for pair in pairs.into_iter() {
+        let pair = RArray::try_convert(pair)?;
+        out.push((pair.entry::<String>(0)?, pair.entry::<String>(1)?));
+    }
+    Ok(out)
+}
+
 pub type ProducerObj = Obj<Producer>;
 
 pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     let class = native.define_class("Producer", ruby.class_object())?;
     class.undef_default_alloc_func();
     class.define_singleton_method("new", magnus::function!(Producer::new, 3))?;
-    class.define_method("produce", magnus::method!(Producer::produce, 7))?;
+    class.define_method("produce", magnus::method!(Producer::produce, 8))?;
+    class.define_method(
+        "register_topic_config",
+        magnus::method!(Producer::register_topic_config, 1),
+    )?;
+    class.define_method("partition_for", magnus::method!(Producer::partition_for, 5))?;
+    class.define_method(
+        "oauthbearer_set_token",
+        magnus::method!(Producer::oauthbearer_set_token, 4),
+    )?;
+    class.define_method(
+        "oauthbearer_set_token_failure",
+        magnus::method!(Producer::oauthbearer_set_token_failure, 1),
+    )?;
     class.define_method("flush", magnus::method!(Producer::flush, 1))?;
     class.define_method("purge", magnus::method!(Producer::purge, 0))?;
     class.define_method("destroy", magnus::method!(Producer::destroy, 0))?;

@@ -40,6 +40,8 @@ impl From<KafkaError> for ClientError {
 /// One outgoing message, borrowed from the caller for the duration of `produce`.
 pub struct OutMessage<'a> {
     pub topic: &'a [u8],
+    /// A topic configuration registered with [`Client::register_topic_config`] (0: none).
+    pub topic_config: usize,
     pub payload: Option<&'a [u8]>,
     pub key: Option<&'a [u8]>,
     pub partition: i32,
@@ -48,10 +50,16 @@ pub struct OutMessage<'a> {
     pub opaque: usize,
 }
 
+/// Topic-level settings as validated key/value pairs.
+type TopicConfig = Vec<(CString, CString)>;
+
 struct Handle {
     rk: NonNull<rd::rd_kafka_t>,
     main_queue: NonNull<rd::rd_kafka_queue_t>,
-    topics: Mutex<HashMap<Vec<u8>, NonNull<rd::rd_kafka_topic_t>>>,
+    /// Topic handles by topic configuration id, then by name.
+    topics: Mutex<HashMap<usize, HashMap<Vec<u8>, NonNull<rd::rd_kafka_topic_t>>>>,
+    /// Index 0 is "no topic configuration".
+    topic_configs: Mutex<Vec<TopicConfig>>,
 }
 
 /// A producer client. Create with [`Client::new_producer`].
@@ -102,6 +110,7 @@ impl Client {
                 rk,
                 main_queue,
                 topics: Mutex::new(HashMap::new()),
+                topic_configs: Mutex::new(vec![Vec::new()]),
             })),
             fork_generation: fork::generation(),
             name,
@@ -179,6 +188,142 @@ impl Client {
     pub fn produce(&self, msg: &OutMessage<'_>) -> Result<(), ClientError> {
         self.with_handle(|h| h.produce(msg))?
             .map_err(ClientError::Kafka)
+    }
+
+    /// Validates topic-level settings with librdkafka and stores them; returns the id to
+    /// pass as [`OutMessage::topic_config`]. librdkafka applies a topic's settings when the
+    /// topic is first used by this client; later settings for the same topic are ignored
+    /// by librdkafka (as with every librdkafka-based client).
+    pub fn register_topic_config(&self, pairs: &[(String, String)]) -> Result<usize, ClientError> {
+        let mut validated: TopicConfig = Vec::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            let key = CString::new(k.as_str())
+                .map_err(|_| config_error(format!("{k:?}: contains a NUL byte")))?;
+            let value = CString::new(v.as_str())
+                .map_err(|_| config_error(format!("{k}: value contains a NUL byte")))?;
+            validated.push((key, value));
+        }
+        // Build (and throw away) a topic conf to get librdkafka's verdict on every pair.
+        let conf = build_topic_conf(&validated).map_err(config_error)?;
+        // SAFETY: the conf was created above and is ours.
+        unsafe { rd::rd_kafka_topic_conf_destroy(conf.as_ptr()) };
+        self.with_handle(|h| {
+            let mut configs = h.topic_configs.lock();
+            if let Some(i) = configs.iter().position(|c| *c == validated) {
+                return i;
+            }
+            configs.push(validated);
+            configs.len() - 1
+        })
+    }
+
+    /// The partition librdkafka's partitioner `name` picks for `key` among `count`.
+    pub fn partition_for(
+        &self,
+        topic: &[u8],
+        topic_config: usize,
+        name: &str,
+        key: &[u8],
+        count: i32,
+    ) -> Result<i32, ClientError> {
+        if count <= 0 {
+            return Ok(-1);
+        }
+        type Partitioner = unsafe extern "C" fn(
+            *const rd::rd_kafka_topic_t,
+            *const c_void,
+            usize,
+            i32,
+            *mut c_void,
+            *mut c_void,
+        ) -> i32;
+        let f: Partitioner = match name {
+            "random" => rd::rd_kafka_msg_partitioner_random,
+            "consistent" => rd::rd_kafka_msg_partitioner_consistent,
+            "consistent_random" => rd::rd_kafka_msg_partitioner_consistent_random,
+            "murmur2" => rd::rd_kafka_msg_partitioner_murmur2,
+            "murmur2_random" => rd::rd_kafka_msg_partitioner_murmur2_random,
+            "fnv1a" => rd::rd_kafka_msg_partitioner_fnv1a,
+            "fnv1a_random" => rd::rd_kafka_msg_partitioner_fnv1a_random,
+            other => {
+                return Err(config_error(format!(
+                    "unknown partitioner {other:?} (random, consistent, consistent_random, murmur2, murmur2_random, fnv1a, fnv1a_random)"
+                )))
+            }
+        };
+        let rkt = self.with_handle(|h| h.topic(topic, topic_config))??;
+        // SAFETY: rkt is a live topic handle of this client (topic handles live until the
+        // client is destroyed, which cannot happen while the caller holds the GVL); the key
+        // is read during the call only.
+        let p = unsafe {
+            f(
+                rkt.as_ptr(),
+                key.as_ptr() as *const c_void,
+                key.len(),
+                count,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        Ok(p)
+    }
+
+    /// Hands an OAuth bearer token to librdkafka (after an `oauthbearer.token_refresh`).
+    pub fn oauthbearer_set_token(
+        &self,
+        token: &str,
+        lifetime_ms: i64,
+        principal: &str,
+        extensions: &[(String, String)],
+    ) -> Result<(), ClientError> {
+        let token = cstring_arg(token)?;
+        let principal = cstring_arg(principal)?;
+        let mut ext_strings = Vec::with_capacity(extensions.len() * 2);
+        for (k, v) in extensions {
+            ext_strings.push(cstring_arg(k)?);
+            ext_strings.push(cstring_arg(v)?);
+        }
+        let mut ext_ptrs: Vec<*const c_char> = ext_strings.iter().map(|c| c.as_ptr()).collect();
+        let mut errstr = [0 as c_char; 512];
+        let code = self.with_handle(|h| {
+            // SAFETY: rk is live; every string is NUL-terminated and outlives the call.
+            unsafe {
+                rd::rd_kafka_oauthbearer_set_token(
+                    h.rk.as_ptr(),
+                    token.as_ptr(),
+                    lifetime_ms,
+                    principal.as_ptr(),
+                    if ext_ptrs.is_empty() {
+                        std::ptr::null_mut()
+                    } else {
+                        ext_ptrs.as_mut_ptr()
+                    },
+                    ext_ptrs.len(),
+                    errstr.as_mut_ptr(),
+                    errstr.len(),
+                ) as i32
+            }
+        })?;
+        if code == 0 {
+            Ok(())
+        } else {
+            let mut e = KafkaError::from_code(code);
+            let detail = cstr_lossy(errstr.as_ptr());
+            if !detail.is_empty() {
+                e.message = detail;
+            }
+            Err(ClientError::Kafka(e))
+        }
+    }
+
+    /// Tells librdkafka that no token could be obtained.
+    pub fn oauthbearer_set_token_failure(&self, reason: &str) -> Result<(), ClientError> {
+        let reason = cstring_arg(reason)?;
+        // SAFETY: rk is live; reason is NUL-terminated and copied.
+        let code = self.with_handle(|h| unsafe {
+            rd::rd_kafka_oauthbearer_set_token_failure(h.rk.as_ptr(), reason.as_ptr()) as i32
+        })?;
+        check(code)
     }
 
     /// Blocks until every message was delivered or `timeout_ms` passed. Worker thread only.
@@ -328,6 +473,48 @@ pub enum TxnOp {
     Abort,
 }
 
+fn config_error(message: String) -> ClientError {
+    ClientError::Kafka(KafkaError {
+        code: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32,
+        message,
+        fatal: false,
+        retriable: false,
+        txn_requires_abort: false,
+    })
+}
+
+fn cstring_arg(s: &str) -> Result<CString, ClientError> {
+    CString::new(s).map_err(|_| config_error(format!("{s:?} contains a NUL byte")))
+}
+
+fn build_topic_conf(
+    pairs: &[(CString, CString)],
+) -> Result<NonNull<rd::rd_kafka_topic_conf_t>, String> {
+    // SAFETY: creates a fresh topic conf, owned by the caller on success.
+    let conf = unsafe { rd::rd_kafka_topic_conf_new() };
+    let conf =
+        NonNull::new(conf).ok_or_else(|| "could not allocate a topic configuration".to_owned())?;
+    for (k, v) in pairs {
+        let mut errstr = [0 as c_char; 512];
+        // SAFETY: conf is live; key, value and errstr are valid for the call.
+        let res = unsafe {
+            rd::rd_kafka_topic_conf_set(
+                conf.as_ptr(),
+                k.as_ptr(),
+                v.as_ptr(),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if res != rd::rd_kafka_conf_res_t::RD_KAFKA_CONF_OK {
+            // SAFETY: conf is ours and not handed over.
+            unsafe { rd::rd_kafka_topic_conf_destroy(conf.as_ptr()) };
+            return Err(cstr_lossy(errstr.as_ptr()));
+        }
+    }
+    Ok(conf)
+}
+
 fn check(code: i32) -> Result<(), ClientError> {
     if code == 0 {
         Ok(())
@@ -337,21 +524,39 @@ fn check(code: i32) -> Result<(), ClientError> {
 }
 
 impl Handle {
-    fn topic(&self, name: &[u8]) -> Result<NonNull<rd::rd_kafka_topic_t>, KafkaError> {
+    fn topic(
+        &self,
+        name: &[u8],
+        config: usize,
+    ) -> Result<NonNull<rd::rd_kafka_topic_t>, KafkaError> {
         let mut topics = self.topics.lock();
-        if let Some(t) = topics.get(name) {
+        if let Some(t) = topics.get(&config).and_then(|by_name| by_name.get(name)) {
             return Ok(*t);
         }
         let cname = CString::new(name).map_err(|_| {
             KafkaError::from_code(rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32)
         })?;
-        // SAFETY: rk is live; cname is NUL-terminated; a NULL conf uses the defaults.
-        let rkt = unsafe {
-            rd::rd_kafka_topic_new(self.rk.as_ptr(), cname.as_ptr(), std::ptr::null_mut())
+        let conf = if config == 0 {
+            std::ptr::null_mut()
+        } else {
+            let configs = self.topic_configs.lock();
+            let pairs = configs.get(config).map(Vec::as_slice).unwrap_or(&[]);
+            build_topic_conf(pairs)
+                .map_err(|message| KafkaError {
+                    code: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32,
+                    message,
+                    fatal: false,
+                    retriable: false,
+                    txn_requires_abort: false,
+                })?
+                .as_ptr()
         };
+        // SAFETY: rk is live; cname is NUL-terminated; librdkafka takes the conf (NULL uses
+        // the defaults).
+        let rkt = unsafe { rd::rd_kafka_topic_new(self.rk.as_ptr(), cname.as_ptr(), conf) };
         match NonNull::new(rkt) {
             Some(t) => {
-                topics.insert(name.to_vec(), t);
+                topics.entry(config).or_default().insert(name.to_vec(), t);
                 Ok(t)
             }
             None => {
@@ -363,7 +568,7 @@ impl Handle {
     }
 
     fn produce(&self, msg: &OutMessage<'_>) -> Result<(), KafkaError> {
-        let rkt = self.topic(msg.topic)?;
+        let rkt = self.topic(msg.topic, msg.topic_config)?;
         let headers = build_headers(msg.headers);
         let mut vus: [rd::rd_kafka_vu_t; 8] = [vu_end(); 8];
         let mut n = 0;
@@ -432,7 +637,9 @@ impl Handle {
     }
 
     fn partition_count(&self, topic: &CString, timeout_ms: i32) -> Result<i32, ClientError> {
-        let rkt = self.topic(topic.as_bytes()).map_err(ClientError::Kafka)?;
+        let rkt = self
+            .topic(topic.as_bytes(), 0)
+            .map_err(ClientError::Kafka)?;
         let mut meta: *const rd::rd_kafka_metadata_t = std::ptr::null();
         // SAFETY: rk and rkt are live; librdkafka fills `meta`, which we release below.
         let code = unsafe {
@@ -462,7 +669,12 @@ impl Handle {
 
     fn destroy(self) {
         let _guard = fork::lifecycle_guard();
-        for (_, t) in self.topics.into_inner() {
+        for t in self
+            .topics
+            .into_inner()
+            .into_values()
+            .flat_map(HashMap::into_values)
+        {
             // SAFETY: topic handles are ours and released once, before the client.
             unsafe { rd::rd_kafka_topic_destroy(t.as_ptr()) };
         }

@@ -1,0 +1,40 @@
+# frozen_string_literal: true
+
+module WaterDrop
+  class Producer
+    # Producing without waiting.
+    module Async
+      # Produces a message without waiting for its delivery.
+      # @param message [Hash] see {Sync#produce_sync}
+      # @return [WaterdropFd::DeliveryHandle]
+      # @raise [Errors::MessageInvalidError]
+      # @raise [Errors::ProduceError]
+      def produce_async(message)
+        message = middleware.run(message)
+        validate_message!(message)
+        if @monitor.listening?("message.produced_async")
+          @monitor.instrument("message.produced_async", producer_id: id, message: message) do
+            in_transaction_if_transactional { dispatch(message, "produce_async") }
+          end
+        else
+          in_transaction_if_transactional { dispatch(message, "produce_async") }
+        end
+      rescue WaterdropFd::Error => e
+        raise_produce_error(e, message, "message.produce_async")
+      end
+
+      # Produces many messages without waiting.
+      # @param messages [Array<Hash>]
+      # @return [Array<WaterdropFd::DeliveryHandle>]
+      # @raise [Errors::MessageInvalidError]
+      # @raise [Errors::ProduceManyError]
+      def produce_many_async(messages)
+        messages = middleware.run_many(messages)
+        messages.each { |m| validate_message!(m) }
+        @monitor.instrument("messages.produced_async", producer_id: id, messages: messages) do
+          in_transaction_if_transactional { dispatch_many(messages, "produce_many_async") }
+        end
+      end
+    end
+  end
+end

@@ -1,0 +1,47 @@
+# frozen_string_literal: true
+
+module WaterDrop
+  class Producer
+    # Producing and waiting for the delivery reports.
+    module Sync
+      # Produces a message and waits for its delivery report.
+      # @param message [Hash] `topic:`, `payload:` and optional `key:`, `partition:`,
+      #   `partition_key:`, `timestamp:`, `headers:`, `label:`
+      # @return [WaterdropFd::DeliveryReport]
+      # @raise [Errors::MessageInvalidError]
+      # @raise [Errors::ProduceError] with the librdkafka error (or wait timeout) as `#cause`
+      def produce_sync(message)
+        message = middleware.run(message)
+        validate_message!(message)
+        @monitor.instrument("message.produced_sync", producer_id: id, message: message) do
+          in_transaction_if_transactional do
+            dispatch(message, "produce_sync").wait(
+              max_wait_timeout_ms: current_variant.max_wait_timeout, raise_response_error: true
+            )
+          end
+        end
+      rescue WaterdropFd::Error => e
+        raise_produce_error(e, message, "message.produce_sync")
+      end
+
+      # Produces many messages and waits for all their reports. Nothing is sent when any
+      # message is invalid.
+      # @param messages [Array<Hash>]
+      # @return [Array<WaterdropFd::DeliveryHandle>] completed handles
+      # @raise [Errors::MessageInvalidError]
+      # @raise [Errors::ProduceManyError] with `#dispatched`
+      def produce_many_sync(messages)
+        messages = middleware.run_many(messages)
+        messages.each { |m| validate_message!(m) }
+        @monitor.instrument("messages.produced_sync", producer_id: id, messages: messages) do
+          in_transaction_if_transactional do
+            handles = dispatch_many(messages, "produce_many_sync")
+            timeout = current_variant.max_wait_timeout
+            handles.each { |h| h.wait(max_wait_timeout_ms: timeout, raise_response_error: false) }
+            handles
+          end
+        end
+      end
+    end
+  end
+end
