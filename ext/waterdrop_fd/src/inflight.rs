@@ -46,6 +46,16 @@ impl<T> InFlight<T> {
         Some(v)
     }
 
+    /// The entry with `id`, left in place.
+    pub fn get(&self, id: usize) -> Option<&T> {
+        self.slots.get(id.checked_sub(1)?)?.as_ref()
+    }
+
+    /// One past the largest id handed out so far (ids are `1..end_id()`).
+    pub fn end_id(&self) -> usize {
+        self.slots.len() + 1
+    }
+
     /// Removes every entry (a client that is gone will never report them).
     pub fn take_all(&mut self) -> Vec<T> {
         let out: Vec<T> = self.slots.iter_mut().filter_map(Option::take).collect();
@@ -97,6 +107,21 @@ mod tests {
         }
         assert_eq!(t.slots.len(), 100);
         assert_eq!(t.len(), 100);
+    }
+
+    #[test]
+    fn get_leaves_entries_in_place() {
+        let mut t = InFlight::default();
+        assert_eq!(t.end_id(), 1);
+        let a = t.insert('a');
+        let b = t.insert('b');
+        assert_eq!(t.get(b), Some(&'b'));
+        assert_eq!(t.end_id(), 3);
+        t.remove(a);
+        assert_eq!(t.get(b), Some(&'b'));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.get(a), None);
+        assert_eq!(t.get(0), None);
     }
 
     #[test]

@@ -84,21 +84,18 @@ impl ProducerCore {
     fn dispatch(&self, ruby: &Ruby, kind: EventKind) -> std::result::Result<(), RbError> {
         match kind {
             EventKind::Deliveries(list) => {
-                let handles: Vec<(Option<Opaque<HandleObj>>, _)> = {
-                    let mut table = self.in_flight.lock();
-                    list.iter().map(|d| (table.remove(d.opaque), *d)).collect()
-                };
                 let notify = self.notify_deliveries.load(Ordering::Relaxed);
-                for (handle, d) in handles {
-                    let Some(handle) = handle else { continue };
+                for d in list {
+                    // The handle stays in the (marked) table until its callbacks ran: Ruby
+                    // code below may run the GC, and a handle the user dropped is reachable
+                    // only from here.
+                    let Some(handle) = self.in_flight.lock().get(d.opaque).copied() else {
+                        continue;
+                    };
                     let obj = ruby.get_inner(handle);
-                    if let Some(w) = obj.complete(d.err, d.partition, d.offset) {
-                        self.guard(ruby, "delivery", release_waiter(ruby, w))?;
-                    }
-                    if notify || d.err != 0 {
-                        let r = self.call(ruby, "delivered", (obj,));
-                        self.guard(ruby, "delivery", r)?;
-                    }
+                    let outcome = self.report(ruby, obj, d.err, d.partition, d.offset, notify);
+                    self.in_flight.lock().remove(d.opaque);
+                    outcome?;
                 }
             }
             EventKind::Error {
@@ -163,17 +160,43 @@ impl ProducerCore {
     /// Fails every handle still waiting (used once the client is gone): their reports can
     /// never arrive. Returns how many there were.
     fn fail_in_flight(&self, ruby: &Ruby, code: i32) -> usize {
-        let handles = self.in_flight.lock().take_all();
-        let n = handles.len();
-        for h in handles {
-            let obj = ruby.get_inner(h);
+        let mut n = 0;
+        let end = self.in_flight.lock().end_id();
+        for id in 1..end {
+            // One at a time, each left in the marked table while Ruby code runs for it.
+            let Some(handle) = self.in_flight.lock().get(id).copied() else {
+                continue;
+            };
+            let obj = ruby.get_inner(handle);
             if let Some(w) = obj.complete(code, -1, -1) {
                 if let Err(e) = release_waiter(ruby, w) {
                     eprintln!("waterdrop_fd: could not release a waiter: {e}");
                 }
             }
+            self.in_flight.lock().remove(id);
+            n += 1;
         }
         n
+    }
+
+    /// Completes one handle: releases its waiter and, when wanted, tells the dispatcher.
+    fn report(
+        &self,
+        ruby: &Ruby,
+        obj: HandleObj,
+        err: i32,
+        partition: i32,
+        offset: i64,
+        notify: bool,
+    ) -> std::result::Result<(), RbError> {
+        if let Some(w) = obj.complete(err, partition, offset) {
+            self.guard(ruby, "delivery", release_waiter(ruby, w))?;
+        }
+        if notify || err != 0 {
+            let r = self.call(ruby, "delivered", (obj,));
+            self.guard(ruby, "delivery", r)?;
+        }
+        Ok(())
     }
 }
 
