@@ -1,0 +1,53 @@
+# frozen_string_literal: true
+
+# Helpers for specs that fork.
+module ForkHelpers
+  # Forks a child that runs the block and exits with 0 when the block returns true.
+  # The child dumps its threads' backtraces to stderr on SIGUSR1 (used on a timeout).
+  def fork_child(&block)
+    fork do
+      trap("USR1") do
+        Thread.list.each { |t| warn "#{t.inspect}\n  #{(t.backtrace || []).join("\n  ")}" }
+      end
+      ok = begin
+        block.call
+      rescue Exception => e # rubocop:disable Lint/RescueException
+        warn "child #{Process.pid} failed: #{e.class}: #{e.message}\n#{e.backtrace&.first(15)&.join("\n")}"
+        false
+      end
+      $stdout.flush
+      $stderr.flush
+      exit!(ok ? 0 : 1)
+    end
+  end
+
+  # Waits for children; a child still running at the deadline gets its threads dumped and
+  # is killed, and the spec fails. Returns {pid => exit status}.
+  def wait_children(pids, timeout:)
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + timeout
+    statuses = {}
+    pending = pids.dup
+    until pending.empty?
+      pending.reject! do |pid|
+        done = Process.waitpid(pid, Process::WNOHANG)
+        statuses[pid] = $?.exitstatus if done
+        done
+      end
+      break if pending.empty?
+
+      if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+        pending.each do |pid|
+          Process.kill("USR1", pid)
+          sleep 0.5
+          Process.kill("KILL", pid)
+          Process.waitpid(pid)
+        end
+        raise "children #{pending.inspect} did not finish within #{timeout}s (thread dumps above)"
+      end
+      sleep 0.05
+    end
+    statuses
+  end
+end
+
+RSpec.configure { |c| c.include ForkHelpers }
