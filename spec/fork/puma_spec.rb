@@ -1,0 +1,70 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "open3"
+
+# A real Puma in cluster mode against the real Apache Kafka (KAFKA_BOOTSTRAP_SERVERS).
+RSpec.describe "A producer created before Puma forks its workers", broker: true, timeout: 900 do
+  let(:servers) { ENV.fetch("KAFKA_BOOTSTRAP_SERVERS") }
+  let(:topic) { "it-puma-#{SecureRandom.hex(4)}" }
+
+  def read_back(topic)
+    out, err, status = Open3.capture3("kcat", "-b", servers, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+                                      "-f", "%s\n")
+    raise "kcat: #{err}" unless status.success?
+
+    out.lines.map(&:chomp).reject { |p| p.start_with?("boot-") }
+  end
+
+  def check(ids, responses, payloads, label)
+    ok = responses.select { |_, code, _| code == "200" }.map(&:first)
+    duplicates = payloads.tally.select { |_, n| n > 1 }.keys
+    missing = ok - payloads
+    puts "#{label}: sent #{ids.size}, acknowledged #{ok.size}, read back #{payloads.size}, " \
+         "duplicates #{duplicates.size}, missing #{missing.size}"
+    expect(ok.size).to eq(ids.size)
+    expect(duplicates).to be_empty
+    expect(missing).to be_empty
+    expect(payloads.sort).to eq(ids.sort)
+  end
+
+  it "preload_app! + nakayoshi_fork: 20,000 requests, a phased restart mid-load; every id exactly once" do
+    puma = PumaCluster.new(config: "preload.rb", topic: topic, bootstrap_servers: servers)
+    ids = Array.new(20_000) { |i| "pre-#{i}" }
+    started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+    restarter = Thread.new do
+      sleep 2
+      puma.signal("USR1")
+    end
+    responses = puma.load(ids)
+    restarter.join
+    elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
+    puma.stop
+    log = puma.log
+    boots = log.scan(/Worker \d+ \(PID: \d+\) booted/).size
+    puts "preload: #{ids.size} requests in #{elapsed.round(1)} s, #{boots} worker boots"
+    # With preload_app! Puma turns a phased restart into a full restart: 4 more boots.
+    expect(boots).to be >= 8
+    expect(log).not_to match(/\[BUG\]|Segmentation fault|SIGSEGV|deadlock/i)
+    expect(log).not_to match(/Worker \d+ \(PID: \d+\) .*(died|terminated unexpectedly)|Terminating timed out worker/)
+    check(ids, responses, read_back(topic), "preload")
+  end
+
+  it "fork_worker: workers forked from worker 0 with a live producer, a refork mid-load; every id exactly once" do
+    puma = PumaCluster.new(config: "fork_worker.rb", topic: topic, bootstrap_servers: servers)
+    ids = Array.new(10_000) { |i| "fw-#{i}" }
+    refork = Thread.new do
+      sleep 2
+      puma.signal("URG")
+    end
+    responses = puma.load(ids)
+    refork.join
+    puma.stop
+    log = puma.log
+    boots = log.scan(/Worker \d+ \(PID: \d+\) booted/).size
+    puts "fork_worker: #{boots} worker boots"
+    expect(boots).to be >= 7 # 4 at start, workers 1..3 forked again from worker 0
+    expect(log).not_to match(/\[BUG\]|Segmentation fault|SIGSEGV|deadlock/i)
+    check(ids, responses, read_back(topic), "fork_worker")
+  end
+end

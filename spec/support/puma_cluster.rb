@@ -1,0 +1,92 @@
+# frozen_string_literal: true
+
+require "net/http"
+require "socket"
+require "tmpdir"
+
+# Runs Debian's puma on a spec fixture and drives load at it.
+class PumaCluster
+  FIXTURES = File.expand_path("../fixtures/puma", __dir__)
+
+  attr_reader :log_path
+
+  def initialize(config:, topic:, bootstrap_servers:)
+    @dir = Dir.mktmpdir("puma-spec")
+    @port = free_port
+    @log_path = File.join(@dir, "puma.log")
+    @pidfile = File.join(@dir, "puma.pid")
+    env = {
+      "PUMA_SPEC_TOPIC" => topic, "PUMA_SPEC_PORT" => @port.to_s, "PUMA_SPEC_PIDFILE" => @pidfile,
+      "KAFKA_BOOTSTRAP_SERVERS" => bootstrap_servers
+    }
+    @pid = Process.spawn(env, "puma", "-C", File.join(FIXTURES, config), File.join(FIXTURES, "config.ru"),
+                         out: @log_path, err: @log_path, chdir: FIXTURES)
+    wait_ready
+  end
+
+  def log = File.read(@log_path)
+
+  def master_pid = Integer(File.read(@pidfile))
+
+  # Sends a signal to the master (USR1: phased restart, URG: refork from worker 0).
+  def signal(sig) = Process.kill(sig, master_pid)
+
+  # Sends `ids` as requests from `threads` client threads; retries an id whose request got
+  # no response (connection closed by a restarting worker). Returns the responses.
+  def load(ids, threads: 8)
+    queue = Queue.new
+    ids.each { |id| queue << id }
+    threads.times { queue << nil }
+    results = Queue.new
+    Array.new(threads) do
+      Thread.new do
+        http = nil
+        while (id = queue.pop)
+          attempts = 0
+          begin
+            http ||= Net::HTTP.start("127.0.0.1", @port, open_timeout: 5, read_timeout: 60)
+            res = http.get("/?id=#{id}")
+            results << [id, res.code, res.body]
+          rescue EOFError, Errno::ECONNRESET, Errno::ECONNREFUSED, Errno::EPIPE, Net::ReadTimeout, IOError => e
+            http = nil
+            attempts += 1
+            raise "request #{id} failed #{attempts} times: #{e.class}" if attempts > 50
+
+            sleep 0.1
+            retry
+          end
+        end
+        http&.finish
+      end
+    end.each(&:join)
+    Array.new(results.size) { results.pop }
+  end
+
+  def stop
+    Process.kill("TERM", @pid)
+    Process.wait(@pid)
+  rescue Errno::ESRCH, Errno::ECHILD
+    nil
+  end
+
+  private
+
+  def wait_ready
+    deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 60
+    loop do
+      booted = log.scan(/Worker \d+ \(PID: \d+\) booted/).size
+      return if booted >= 4
+
+      raise "puma did not boot 4 workers in 60 s:\n#{log}" if Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+
+      sleep 0.1
+    end
+  end
+
+  def free_port
+    server = TCPServer.new("127.0.0.1", 0)
+    server.addr[1]
+  ensure
+    server&.close
+  end
+end
