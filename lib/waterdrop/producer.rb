@@ -14,8 +14,11 @@ module WaterDrop
   class Producer
     include Sync
     include Async
+    include Buffer
+    include Tombstone
     include Transactions
     include Idempotence
+    include InstrumentationSetup
 
     # Process-wide cache of partition counts: topic => [count, fetched_at]
     PARTITION_COUNT_TTL = 30
@@ -44,6 +47,10 @@ module WaterDrop
       @connecting_mutex = Thread::Mutex.new
       @operating_mutex = Thread::Mutex.new
       @buffer_mutex = Thread::Mutex.new
+      @transaction_mutex ||= Thread::Mutex.new
+      @operations_in_progress = OperationsCounter.new
+      @tags = Tags.new
+      class_monitor.instrument("producer.created", producer: self, producer_id: nil)
       setup(&block) if block
     end
 
@@ -63,7 +70,9 @@ module WaterDrop
       @middleware = @config.middleware || Middleware.new
       @default_variant = Variant.new(self, default: true)
       @monitor.on_change { refresh_delivery_notifications }
+      subscribe_idle_disconnector
       @status.configured!
+      class_monitor.instrument("producer.configured", producer: self, producer_id: @id, config: @config)
       self
     end
 
@@ -102,15 +111,24 @@ module WaterDrop
         Thread.new { close(force: force) }
         return
       end
+      # Closing from inside a transaction would wait for that transaction forever.
+      raise Errors::ProducerTransactionalCloseAttemptError, id if @transaction_mutex.owned?
 
-      @operating_mutex.synchronize do
-        return unless @status.active?
+      # A transaction running in another thread finishes (commits or aborts) first.
+      @transaction_mutex.synchronize do
+        @operating_mutex.synchronize do
+          return unless @status.active?
 
-        @monitor.instrument("producer.closed", producer_id: id) do
-          @status.closing!
-          @monitor.instrument("producer.closing", producer_id: id)
-          shutdown_client(force)
-          @status.closed!
+          @monitor.instrument("producer.closed", producer_id: id) do
+            @status.closing!
+            @monitor.instrument("producer.closing", producer_id: id)
+            # New dispatches wait for @operating_mutex (and then see the closed status);
+            # the ones already running finish first.
+            @operations_in_progress.wait_until_zero
+            flush_buffer_on_close
+            shutdown_client(force)
+            @status.closed!
+          end
         end
       end
     rescue ThreadError => e
@@ -124,18 +142,64 @@ module WaterDrop
       close(force: true)
     end
 
+    # Disconnects from Kafka but stays configured: the next produce (or anything else that
+    # needs the client) connects again. Delivers what librdkafka still holds first (up to
+    # `max_wait_timeout`), stops polling this producer and destroys the librdkafka client.
+    #
+    # It does nothing (and returns false) unless the producer is connected, its buffer is
+    # empty, no dispatch or transaction is running, and it is not called from a listener
+    # on the poller thread (which must not wait for itself).
+    # @return [Boolean] whether the producer was disconnected
+    def disconnect
+      return false unless disconnectable?
+
+      @transaction_mutex.synchronize do
+        @operating_mutex.synchronize do
+          @buffer_mutex.synchronize do
+            return false unless disconnect_allowed?
+
+            @status.disconnecting!
+          end
+
+          @monitor.instrument("producer.disconnecting", producer_id: id)
+          @monitor.instrument("producer.disconnected", producer_id: id) do
+            shutdown_client(false)
+            @status.disconnected!
+          end
+          true
+        end
+      end
+    end
+
+    # A best-effort check of {#disconnect}'s conditions (they are checked again, under the
+    # producer's locks, when disconnecting).
+    # @return [Boolean] whether {#disconnect} would disconnect now
+    def disconnectable?
+      return false if @transaction_mutex.locked? || @operating_mutex.locked?
+
+      disconnect_allowed?
+    end
+
+    # @return [Tags] named tags describing this producer
+    attr_reader :tags
+
     # @return [Middleware] the steps run on every message before validation
-    attr_reader :middleware
+    # @raise [Errors::ProducerNotConfiguredError] before `setup`
+    def middleware
+      @middleware || ensure_active!
+    end
 
     # A view of this producer with its own `max_wait_timeout` and topic settings, for the
     # current fiber.
-    # @param max_wait_timeout [Numeric] ms
-    # @param topic_config [Hash{Symbol => Object}] topic-level librdkafka settings
+    # @param settings [Hash] the variant's settings
+    # @option settings [Numeric] :max_wait_timeout ms sync calls wait (default: the config's)
+    # @option settings [Hash{Symbol => Object}] :topic_config topic-level librdkafka settings
     # @return [Variant]
     # @raise [Errors::VariantInvalidError]
-    def with(max_wait_timeout: @config.max_wait_timeout, topic_config: {})
+    # @raise [Errors::ProducerNotConfiguredError, Errors::ProducerClosedError]
+    def with(**settings)
       ensure_active!
-      Variant.new(self, max_wait_timeout: max_wait_timeout, topic_config: topic_config)
+      Variant.new(self, **settings)
     end
     alias variant with
 
@@ -183,10 +247,25 @@ module WaterDrop
       connect
     end
 
-    # @return [String]
+    # A summary that never waits for a lock: `buffer_size=busy` when another thread holds
+    # the buffer.
+    # @return [String] `#<WaterDrop::Producer:0x… id="…" status=connected buffer_size=0
+    #   connected=true operations=0>` (plus ` in_transaction=true` inside a transaction)
     def inspect
-      "#<#{self.class.name}:#{format("0x%x", object_id)} id=#{id.inspect} status=#{@status} " \
-        "buffer_size=#{@messages.size} connected=#{!@native.nil?}>"
+      parts = ["id=#{@id.inspect}", "status=#{@status}"]
+      if @buffer_mutex.try_lock
+        begin
+          parts << "buffer_size=#{@messages.size}"
+        ensure
+          @buffer_mutex.unlock
+        end
+      else
+        parts << "buffer_size=busy"
+      end
+      parts << "connected=#{@status.connected?}"
+      parts << "operations=#{@operations_in_progress.value}"
+      parts << "in_transaction=true" if @transaction_mutex.locked?
+      "#<#{self.class.name}:#{format("%#x", object_id)} #{parts.join(" ")}>"
     end
 
     private
@@ -210,15 +289,54 @@ module WaterDrop
       end
     end
 
+    # Raises unless the producer may be used. The state is read once, so a concurrent
+    # transition cannot make it look invalid. While closing, only the closing thread (which
+    # holds @operating_mutex for the final buffer flush) may go on.
     def ensure_active!
-      return if @status.active? && (@native.nil? || @native_pid == Process.pid)
+      state = @status.to_sym
+      return if Status::ACTIVE_STATES.include?(state)
+      return if state == :closing && @operating_mutex.owned?
 
-      case @status.to_sym
+      case state
       when :initial then raise Errors::ProducerNotConfiguredError, id
       when :closing, :closed then raise Errors::ProducerClosedError, id
-      when :connected, :configured, :disconnected, :disconnecting then nil
-      else raise Errors::StatusInvalidError, id
+      else raise Errors::StatusInvalidError, [id, state.to_s].inspect
       end
+    end
+
+    # {#disconnect}'s conditions, without the lock checks.
+    def disconnect_allowed?
+      return false unless @status.connected?
+      return false unless @native && @native_pid == Process.pid
+      return false unless @messages.empty?
+      return false unless @operations_in_progress.value.zero?
+      # The poller would wait for itself (flush and unregister need it).
+      return false if poller.in_poller_thread?
+
+      true
+    end
+
+    # The last flush of the WaterDrop buffer, by the closing thread. Failures were already
+    # reported through `error.occurred`; closing goes on.
+    def flush_buffer_on_close
+      flush_buffer(true)
+    rescue Errors::ProduceError, Errors::MessageInvalidError
+      nil
+    end
+
+    # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
+    # `disconnect` holds @operating_mutex, then checks the status again.
+    def track_operation
+      if @operating_mutex.owned?
+        @operations_in_progress.increment
+      else
+        @operating_mutex.synchronize { @operations_in_progress.increment }
+      end
+      counted = true
+      ensure_active!
+      yield
+    ensure
+      @operations_in_progress.decrement if counted
     end
 
     def connect
@@ -226,18 +344,24 @@ module WaterDrop
         return @native if @native && @native_pid == Process.pid
 
         abandon_inherited if @native
-        raise Errors::ProducerClosedError, id if @status.closing? || @status.closed?
+        ensure_transactional_id_changed_after_fork! if @connected_pid && @connected_pid != Process.pid
+        # While closing, only the closing thread (final buffer flush) may connect.
+        raise Errors::ProducerClosedError, id if @status.closed? || (@status.closing? && !@operating_mutex.owned?)
         raise Errors::ProducerNotConfiguredError, id if @status.initial?
 
-        pairs = @config.kafka.map { |k, v| [k.to_s, v.to_s] }
-        native = WaterdropFd::Native::Producer.new(pairs, WaterdropFd::Dispatcher.new(self), false)
+        dispatcher = WaterdropFd::Dispatcher.new(self)
+        native = WaterdropFd::Native::Producer.new(native_settings, dispatcher, oauthbearer?)
+        dispatcher.bind(native)
+        @connected_transactional_id = @config.kafka[:"transactional.id"]
+        @connected_pid = Process.pid
         @native = native
         @native_pid = Process.pid
         refresh_delivery_notifications
         @poller = nil unless @native_pid == @poller_pid
         @poller_pid = Process.pid
         poller.register(self)
-        @status.connected!
+        init_transactions_on_connect(native)
+        @status.connected! unless @status.closing?
         @monitor.instrument("producer.connected", producer_id: id)
         native
       end
@@ -250,6 +374,19 @@ module WaterDrop
       @native = nil
       @poller = nil
       @status.configured! if @status.connected?
+    end
+
+    # A transactional producer must not reconnect in a forked child with its parent's
+    # `transactional.id`: initialising it would fence (kill) the parent's producer.
+    def ensure_transactional_id_changed_after_fork!
+      tx_id = @config.kafka[:"transactional.id"]
+      return if tx_id.nil? || tx_id != @connected_transactional_id
+
+      raise Errors::TransactionalProducerForkedError,
+            "#{id}: this transactional producer was connected in the parent process (pid #{@connected_pid}) " \
+            "with transactional.id #{tx_id.inspect}; reusing it in this forked child would fence the parent. " \
+            "Give the child its own id first, e.g. producer.config.kafka[:\"transactional.id\"] = \"#{tx_id}-\#{Process.pid}\", " \
+            "or create the producer after fork."
     end
 
     def close_inherited
@@ -279,8 +416,13 @@ module WaterDrop
       native.notify_deliveries = @monitor.listening?("message.acknowledged") || @monitor.listening?("error.occurred")
     end
 
-    # Hands one message to librdkafka, waiting and retrying when its queue is full.
+    # Hands one message to librdkafka (counted as an operation in progress).
     def dispatch(message, label)
+      with_idempotent_fatal_reload { track_operation { dispatch_to_client(message, label) } }
+    end
+
+    # Hands one message to librdkafka, waiting and retrying when its queue is full.
+    def dispatch_to_client(message, label)
       client = native_client
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)

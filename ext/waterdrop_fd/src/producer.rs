@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use crate::delivery::{release_waiter, DeliveryHandle, HandleObj, ERR_DESTROY};
 use crate::errors::{Error, Result};
 use crate::inflight::InFlight;
-use crate::kafka::client::{Client, OutMessage, TxnOp};
+use crate::kafka::client::{Client, GroupMetadata, OutMessage, TxnOffset, TxnOp};
 use crate::kafka::conf::Conf;
 use crate::kafka::event::EventKind;
 use crate::worker;
@@ -442,6 +442,46 @@ impl Producer {
         }
     }
 
+    /// Adds consumer offsets to the current transaction (worker thread, GVL released).
+    ///
+    /// `group`: `[group_id, generation_id, member_id, group_instance_id_or_nil]`, from which
+    /// the group metadata is built by this extension's own librdkafka. `offsets`:
+    /// `[[topic, partition, next_offset, metadata_or_nil], ...]`.
+    fn send_offsets_to_transaction(
+        ruby: &Ruby,
+        rb_self: &Self,
+        group: RArray,
+        offsets: RArray,
+        timeout_ms: i32,
+    ) -> Result<()> {
+        let group = GroupMetadata {
+            group_id: group.entry(0)?,
+            generation_id: group.entry(1)?,
+            member_id: group.entry(2)?,
+            group_instance_id: group.entry(3)?,
+        };
+        let mut list = Vec::with_capacity(offsets.len());
+        for entry in offsets.into_iter() {
+            let entry = RArray::try_convert(entry)?;
+            let metadata: Option<RString> = entry.entry(3)?;
+            list.push(TxnOffset {
+                topic: entry.entry(0)?,
+                partition: entry.entry(1)?,
+                offset: entry.entry(2)?,
+                // SAFETY: the GVL is held and no Ruby code runs while the bytes are copied.
+                metadata: metadata.map(|m| unsafe { m.as_slice() }.to_vec()),
+            });
+        }
+        let client = Arc::clone(&rb_self.core.client);
+        let res = worker::run(ruby, "send_offsets", None, move || {
+            client.send_offsets_to_transaction(&group, &list, timeout_ms)
+        })?;
+        match res {
+            Some(r) => r.map_err(Into::into),
+            None => Err(Error::Io("send_offsets worker gave no result".into())),
+        }
+    }
+
     /// Partition count from broker metadata (worker thread); -1 when unknown.
     fn partition_count(ruby: &Ruby, rb_self: &Self, topic: String, timeout_ms: i32) -> Result<i32> {
         let client = Arc::clone(&rb_self.core.client);
@@ -507,6 +547,10 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
         magnus::method!(Producer::test_fatal_error, 2),
     )?;
     class.define_method("transaction", magnus::method!(Producer::transaction, 2))?;
+    class.define_method(
+        "send_offsets_to_transaction",
+        magnus::method!(Producer::send_offsets_to_transaction, 3),
+    )?;
     class.define_method(
         "partition_count",
         magnus::method!(Producer::partition_count, 2),
