@@ -32,9 +32,17 @@ module WaterDrop
     setting :wait_timeout_on_transaction_abort, default: 0
     setting :non_reloadable_errors, default: -> { %i[fenced] }
     setting :idle_disconnect_timeout, default: 0
+    # Decorates librdkafka statistics before `statistics.emitted` (one per producer: it keeps
+    # the previous statistics to compute deltas).
+    setting :statistics_decorator, default: lambda {
+      Instrumentation::StatisticsDecorator.new(
+        only_keys: %w[tx txretries txerrs rxerrs],
+        excluded_keys: %w[int_latency outbuf_latency rtt throttle req toppars topics]
+      )
+    }
     setting :deliver, default: true
     setting :kafka, default: -> { {} }
-    setting :middleware, default: nil
+    setting :middleware, default: -> { Middleware.new }
     setting :oauth do
       setting :token_provider_listener, default: false
     end
@@ -115,6 +123,7 @@ module WaterDrop
         unless idle.is_a?(Integer) && (idle.zero? || idle >= 30_000)
           fail_on(:idle_disconnect_timeout, "must be 0 (disabled) or an integer greater or equal to 30000")
         end
+        fail_on(:statistics_decorator, "must respond to #call") unless c.statistics_decorator.respond_to?(:call)
         listener = c.oauth.token_provider_listener
         unless listener == false || listener.respond_to?(:on_oauthbearer_token_refresh)
           fail_on(:"oauth.token_provider_listener", "must be false or respond to #on_oauthbearer_token_refresh")

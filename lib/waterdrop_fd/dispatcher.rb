@@ -5,11 +5,26 @@ module WaterdropFd
   # WaterDrop instrumentation. One per connected producer; called from Rust.
   # @api private
   class Dispatcher
+    # librdkafka's "purged from the queue" (-152) and "purged while in flight" (-151).
+    PURGE_CODES = [-152, -151].freeze
+    private_constant :PURGE_CODES
+
     # @param producer [WaterDrop::Producer]
     def initialize(producer)
       @producer = producer
       @producer_id = producer.id
       @monitor = producer.monitor
+      @transactional = producer.transactional?
+      @bearer = nil
+    end
+
+    # Ties the dispatcher to the native client it serves (before the client is registered
+    # with a poller, so before any event can arrive).
+    # @param native [WaterdropFd::Native::Producer]
+    # @return [self]
+    def bind(native)
+      @bearer = OauthBearer.new(native)
+      self
     end
 
     # A delivery report arrived for `handle` (called for errors always, for successes only
@@ -27,7 +42,10 @@ module WaterdropFd
       else
         payload[:error] = RdkafkaError.new(code)
         payload[:type] = "librdkafka.dispatch_error"
-        @monitor.instrument("error.occurred", payload)
+        # Purged messages of a transactional producer are the normal end of an aborted
+        # transaction: reported, but not as an error.
+        event = @transactional && PURGE_CODES.include?(code) ? "message.purged" : "error.occurred"
+        @monitor.instrument(event, payload)
       end
     end
 
@@ -40,16 +58,18 @@ module WaterdropFd
       )
     end
 
-    # A statistics JSON document.
+    # A statistics JSON document: parsed, decorated with deltas (`config.statistics_decorator`)
+    # and instrumented as `statistics.emitted`. Skipped when nobody listens (any more).
     def statistics(json)
       return unless @monitor.listening?("statistics.emitted")
 
-      @monitor.instrument("statistics.emitted", producer_id: @producer_id, statistics: JSON.parse(json))
+      statistics = @producer.config.statistics_decorator.call(JSON.parse(json))
+      @monitor.instrument("statistics.emitted", producer_id: @producer_id, statistics: statistics)
     end
 
-    # librdkafka asks for an OAuth bearer token.
+    # librdkafka asks for an OAuth bearer token (SASL/OAUTHBEARER): `event[:bearer]` takes it.
     def oauthbearer_token_refresh(_config)
-      @monitor.instrument("oauthbearer.token_refresh", bearer: @producer, caller: self)
+      @monitor.instrument("oauthbearer.token_refresh", bearer: @bearer, caller: self)
     end
 
     # A librdkafka log line.

@@ -6,6 +6,13 @@ module WaterDrop
     # answer `on_<event_name_with_underscores>`. Listener lists are copy-on-write, so
     # instrumenting never takes a lock.
     class Monitor
+      # Why `statistics.emitted` refuses listeners once the client started without statistics.
+      STATISTICS_FROZEN_MESSAGE =
+        "Cannot subscribe to `statistics.emitted` after the producer connected: statistics are " \
+        "disabled because nobody listened to `statistics.emitted` when the librdkafka client was " \
+        "built (or `statistics.interval.ms` is 0), so librdkafka emits none. Subscribe before " \
+        "the first use of the producer."
+
       # @param events [Array<String>] the event names this monitor accepts
       def initialize(events = EVENTS)
         @events = events
@@ -23,13 +30,16 @@ module WaterDrop
       #   the client started without statistics
       def subscribe(event_id_or_listener = nil, &block)
         if block
-          add(event_id_or_listener.to_s, block)
+          event = event_id_or_listener.to_s
+          raise_unknown(event) unless @events.include?(event)
+          raise_if_frozen([event])
+          add(event, block)
         else
           listener = event_id_or_listener
-          @events.each do |event|
-            method = :"on_#{event.tr(".", "_")}"
-            add(event, listener) if listener.respond_to?(method)
-          end
+          handled = @events.select { |event| listener.respond_to?(:"on_#{event.tr(".", "_")}") }
+          # Nothing is subscribed when one of the events is closed to new listeners.
+          raise_if_frozen(handled)
+          handled.each { |event| add(event, listener) }
         end
         nil
       end
@@ -101,16 +111,34 @@ module WaterDrop
         @frozen_events[event_id] = error
       end
 
+      # Closes `statistics.emitted` to new listeners: the producer's client was built with
+      # statistics off (nobody listened, or `statistics.interval.ms` is 0), so they would
+      # never hear anything. WaterDrop's name for it.
+      # @return [void]
+      def freeze_statistics_listeners!
+        freeze_event!("statistics.emitted", Errors::StatisticsNotEnabledError.new(STATISTICS_FROZEN_MESSAGE))
+        nil
+      end
+
+      # @param event_id [String]
+      # @return [Boolean] whether `event_id` no longer accepts listeners
+      def frozen_event?(event_id) = @frozen_events.key?(event_id)
+
       private
 
       def add(event, listener)
-        raise_unknown(event) unless @events.include?(event)
-        if (error = @frozen_events[event])
-          raise error
-        end
-
         @mutex.synchronize { @listeners[event] = [*@listeners[event], listener].freeze }
         changed
+      end
+
+      def raise_if_frozen(events)
+        events.each do |event|
+          error = @frozen_events[event]
+          next unless error
+
+          # A class gets a fresh instance; an instance is raised anew (fresh backtrace).
+          raise error.is_a?(Class) ? error : error.exception(error.message)
+        end
       end
 
       def changed
