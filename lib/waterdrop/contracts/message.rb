@@ -21,7 +21,7 @@ module WaterDrop
 
         errors = nil
         topic = message[:topic]
-        if topic.nil?
+        if !message.key?(:topic)
           (errors ||= {})[:topic] = "must be present"
         elsif !((topic.is_a?(String) || topic.is_a?(Symbol)) && TOPIC_FORMAT.match?(topic))
           (errors ||= {})[:topic] = "does not match the topic allowed format"
@@ -38,7 +38,8 @@ module WaterDrop
           end
         end
 
-        errors = check_optional(message, errors) if message.size > 2
+        # A message with only `topic` and `payload` has nothing optional to check.
+        errors = check_optional(message, errors) unless message.size == 2 && message.key?(:topic) && message.key?(:payload)
         errors || EMPTY
       end
 
@@ -61,7 +62,7 @@ module WaterDrop
         end
         if message.key?(:partition)
           partition = message[:partition]
-          unless partition.nil? || (partition.is_a?(Integer) && partition >= -1)
+          unless partition.is_a?(Integer) && partition >= -1
             (errors ||= {})[:partition] = "must be an integer greater or equal to -1"
           end
         end

@@ -49,6 +49,7 @@ module WaterDrop
       %i[
         produce_sync produce_async produce_many_sync produce_many_async
         tombstone_sync tombstone_async tombstone_many_sync tombstone_many_async
+        buffer buffer_many flush_async flush_sync
       ].each do |method|
         define_method(method) do |*args, **kwargs, &block|
           @producer.send(:with_variant, self) { @producer.public_send(method, *args, **kwargs, &block) }
