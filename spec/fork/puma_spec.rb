@@ -59,6 +59,8 @@ RSpec.describe "A producer created before Puma forks its workers", broker: true,
     end
     responses = puma.load(ids)
     refork.join
+    # The refork replaces workers 1..3 one at a time; let it finish before stopping.
+    wait_until(timeout: 120, interval: 0.2) { puma.log.scan(/Worker \d+ \(PID: \d+\) booted/).size >= 7 }
     puma.stop
     log = puma.log
     boots = log.scan(/Worker \d+ \(PID: \d+\) booted/).size
