@@ -38,12 +38,13 @@ RSpec.describe "A producer created before Puma forks its workers", broker: true,
     end
     responses = puma.load(ids)
     restarter.join
+    # With preload_app! Puma turns the phased restart into a full restart: 4 more boots.
+    wait_until(timeout: 120, interval: 0.2) { puma.log.scan(/Worker \d+ \(PID: \d+\) booted/).size >= 8 }
     elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
     puma.stop
     log = puma.log
     boots = log.scan(/Worker \d+ \(PID: \d+\) booted/).size
     puts "preload: #{ids.size} requests in #{elapsed.round(1)} s, #{boots} worker boots"
-    # With preload_app! Puma turns a phased restart into a full restart: 4 more boots.
     expect(boots).to be >= 8
     expect(log).not_to match(/\[BUG\]|Segmentation fault|SIGSEGV|deadlock/i)
     expect(log).not_to match(/Worker \d+ \(PID: \d+\) .*(died|terminated unexpectedly)|Terminating timed out worker/)
