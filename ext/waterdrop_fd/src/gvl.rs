@@ -97,7 +97,7 @@ where
     // SAFETY: `trampoline::<F, R>` matches the data pointer's type; `call` outlives the
     // call; the unblock function only writes one byte to an fd owned by this thread.
     unsafe {
-        rb_sys::rb_thread_call_without_gvl(
+        rb_sys::rb_thread_call_without_gvl2(
             Some(trampoline::<F, R>),
             &mut call as *mut Call<F, R> as *mut c_void,
             Some(unblock),
