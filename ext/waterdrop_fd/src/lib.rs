@@ -61,5 +61,18 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     producer::init(ruby, &native)?;
     poller::init(ruby, &native)?;
     testing::init(ruby, &root)?;
+    resolve_classes(ruby);
     Ok(())
+}
+
+/// magnus looks a TypedData's class up lazily, on first use, with a Ruby call made under a
+/// lock; two threads using the extension for the first time at once could then deadlock
+/// (one waits for the GVL inside the lookup, the other holds the GVL waiting for the lock).
+/// Resolving every class here, while `require` runs on one thread, rules that out.
+fn resolve_classes(ruby: &Ruby) {
+    use magnus::TypedData;
+    let _ = delivery::DeliveryHandle::class(ruby);
+    let _ = producer::Producer::class(ruby);
+    let _ = poller::Poller::class(ruby);
+    let _ = testing::MockCluster::class(ruby);
 }

@@ -97,7 +97,8 @@ struct Entry {
 
 struct State {
     generation: u64,
-    control: Arc<Pipe>,
+    /// Exists only while the loop runs (a stopped poller holds no fds).
+    control: Option<Arc<Pipe>>,
     entries: Vec<Entry>,
     /// Entries taken out of `entries` that the loop is closing (still marked).
     retiring: Vec<Entry>,
@@ -142,7 +143,7 @@ impl Poller {
             id,
             state: Mutex::new(State {
                 generation: fork::generation(),
-                control: Arc::new(Pipe::new()?),
+                control: None,
                 entries: Vec::new(),
                 retiring: Vec::new(),
                 version: 0,
@@ -160,7 +161,7 @@ impl Poller {
         }
         state.entries.clear();
         state.retiring.clear();
-        state.control = Arc::new(Pipe::new()?);
+        state.control = None;
         state.generation = fork::generation();
         state.running = false;
         state.shutdown = false;
@@ -205,7 +206,15 @@ impl Poller {
         });
         state.version += 1;
         state.shutdown = false;
-        state.control.signal();
+        let control = match &state.control {
+            Some(c) => Arc::clone(c),
+            None => {
+                let c = Arc::new(Pipe::new()?);
+                state.control = Some(Arc::clone(&c));
+                c
+            }
+        };
+        control.signal();
         let start = !state.running;
         state.running = true;
         Ok(start)
@@ -229,7 +238,9 @@ impl Poller {
             let slot = Arc::clone(&entry.slot);
             *slot.completion.lock() = Some(Arc::clone(&completion));
             slot.closing.store(true, Ordering::Release);
-            state.control.signal();
+            if let Some(c) = &state.control {
+                c.signal();
+            }
             if Self::on_this_poller(rb_self.id) {
                 return Ok(true);
             }
@@ -297,7 +308,9 @@ impl Poller {
     fn shutdown(rb_self: &Self) {
         let mut state = rb_self.state.lock();
         state.shutdown = true;
-        state.control.signal();
+        if let Some(c) = &state.control {
+            c.signal();
+        }
     }
 
     /// Drops every registration (io events disabled, pipes closed). Test helper.
@@ -326,8 +339,18 @@ impl Poller {
         Self::reset_if_forked(&mut state)?;
         if state.shutdown || state.entries.is_empty() {
             state.running = false;
+            // Closed once the loop drops its snapshot: an idle poller keeps no fds open.
+            state.control = None;
             return Ok(None);
         }
+        let control = match &state.control {
+            Some(c) => Arc::clone(c),
+            None => {
+                let c = Arc::new(Pipe::new()?);
+                state.control = Some(Arc::clone(&c));
+                c
+            }
+        };
         let mut closing = Vec::new();
         let mut i = 0;
         while i < state.entries.len() {
@@ -354,12 +377,12 @@ impl Poller {
         if cached.as_ref().map(|s| s.version) != Some(state.version) {
             let slots: Vec<Arc<Slot>> = state.entries.iter().map(|e| Arc::clone(&e.slot)).collect();
             let mut fds: Vec<RawFd> = slots.iter().map(|s| s.pipe.read_fd()).collect();
-            fds.push(state.control.read_fd());
+            fds.push(control.read_fd());
             *cached = Some(Snapshot {
                 version: state.version,
                 slots,
                 fds,
-                control: Arc::clone(&state.control),
+                control,
             });
         }
         Ok(Some((closing, fresh)))
