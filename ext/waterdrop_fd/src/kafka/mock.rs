@@ -45,8 +45,15 @@ impl MockCluster {
             unsafe { rd::rd_kafka_conf_destroy(raw) };
             return Err(cstr_lossy(errstr.as_ptr()));
         };
-        // SAFETY: host is live; the cluster is destroyed before host in Drop.
-        let cluster = unsafe { rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers) };
+        // librdkafka starts the cluster's thread with the caller's signal mask (unlike the
+        // client threads of rd_kafka_new, which block every signal). A signal delivered to
+        // that thread (SIGCHLD after a fork, for one) makes its poll(2) fail with EINTR,
+        // which the mock cluster treats as fatal: it shuts down. So the thread is started
+        // with every signal blocked.
+        let cluster = with_signals_blocked(|| {
+            // SAFETY: host is live; the cluster is destroyed before host in Drop.
+            unsafe { rd::rd_kafka_mock_cluster_new(host.as_ptr(), brokers) }
+        });
         let Some(cluster) = NonNull::new(cluster) else {
             // SAFETY: host is ours and unused.
             unsafe { rd::rd_kafka_destroy(host.as_ptr()) };
@@ -148,6 +155,22 @@ impl Drop for MockCluster {
             rd::rd_kafka_mock_cluster_destroy(self.cluster.as_ptr());
             rd::rd_kafka_destroy(self.host.as_ptr());
         }
+    }
+}
+
+/// Runs `f` with every signal blocked in the calling thread (threads it starts inherit
+/// that mask), then restores the previous mask.
+fn with_signals_blocked<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: sigset_t is plain data that sigfillset/pthread_sigmask initialise; the old
+    // mask is restored below on every path (f cannot unwind: it only calls into C).
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let r = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
     }
 }
 

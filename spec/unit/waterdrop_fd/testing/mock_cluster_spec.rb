@@ -136,6 +136,27 @@ RSpec.describe WaterdropFd::Testing::MockCluster do
     end
   end
 
+  describe "signals" do
+    it "keeps serving while the process receives signals (its thread blocks them)" do
+      received = 0
+      old = trap("USR2") { received += 1 }
+      cluster.create_topic("signals", partitions: 1)
+      # A burst from another process: once the main thread has one pending, the kernel
+      # hands the next ones to other threads, the cluster's thread included.
+      parent = Process.pid
+      sender = fork do
+        2_000.times { Process.kill("USR2", parent) }
+        exit!(0)
+      end
+      Process.wait(sender)
+      wait_until { received.positive? }
+      expect { cluster.create_topic("still-there", partitions: 1) }.not_to raise_error
+      expect(producer_for(cluster).produce_sync(topic: "still-there", payload: "x").offset).to eq(0)
+    ensure
+      trap("USR2", old || "DEFAULT")
+    end
+  end
+
   describe "#close" do
     it "closes once and then refuses further calls" do
       expect(cluster.close).to be(true)
