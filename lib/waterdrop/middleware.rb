@@ -7,21 +7,35 @@ module WaterDrop
     def initialize
       @mutex = Thread::Mutex.new
       @steps = [].freeze
+      @change_hooks = []
     end
 
     # Adds a step at the end.
     # @param step [#call]
     # @return [Array<#call>] the steps
     def append(step)
-      @mutex.synchronize { @steps = [*@steps, step].freeze }
+      steps = @mutex.synchronize { @steps = [*@steps, step].freeze }
+      @change_hooks.each(&:call)
+      steps
     end
 
     # Adds a step at the beginning.
     # @param step [#call]
     # @return [Array<#call>] the steps
     def prepend(step)
-      @mutex.synchronize { @steps = [step, *@steps].freeze }
+      steps = @mutex.synchronize { @steps = [step, *@steps].freeze }
+      @change_hooks.each(&:call)
+      steps
     end
+
+    # Calls `hook` after every change of the steps.
+    # @api private
+    def on_change(&hook)
+      @mutex.synchronize { @change_hooks = [*@change_hooks, hook] }
+    end
+
+    # @return [Boolean] whether there is no step (the produce fast path needs none)
+    def empty? = @steps.empty?
 
     # Runs every step on one message.
     # @param message [Hash]

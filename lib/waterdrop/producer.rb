@@ -39,9 +39,11 @@ module WaterDrop
 
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
-      @status = Status.new
+      @fast_native = nil
+      @status = Status.new { refresh_fast_path }
       @messages = []
       @native = nil
+      refresh_fast_path
       @native_pid = nil
       @poller = nil
       @connecting_mutex = Thread::Mutex.new
@@ -67,9 +69,14 @@ module WaterDrop
       @monitor = @config.monitor
       @contract = Contracts::Message.new(max_payload_size: @config.max_payload_size)
       @max_wait_timeout = @config.max_wait_timeout
+      @max_payload_size = @config.max_payload_size
       @middleware = @config.middleware || Middleware.new
       @default_variant = Variant.new(self, default: true)
-      @monitor.on_change { refresh_delivery_notifications }
+      @monitor.on_change do
+        refresh_delivery_notifications
+        refresh_fast_path
+      end
+      @middleware.on_change { refresh_fast_path } if @middleware.respond_to?(:on_change)
       subscribe_idle_disconnector
       @status.configured!
       class_monitor.instrument("producer.configured", producer: self, producer_id: @id, config: @config)
@@ -270,6 +277,20 @@ module WaterDrop
 
     private
 
+    # Decides whether `produce_async` may hand messages straight to the native fast path:
+    # a connected, non-transactional producer with no middleware step and nobody listening
+    # to `message.produced_async`. Called on every change of those (status transitions,
+    # listeners, middleware), so the hot path reads one instance variable. The message
+    # itself is checked natively, and anything unusual goes the full way.
+    def refresh_fast_path
+      native = @native
+      @fast_native =
+        if native && @fast_path_allowed && @status.connected? && @middleware&.empty? &&
+           !@monitor.listening?("message.produced_async")
+          native
+        end
+    end
+
     def validate_message!(message)
       ensure_active!
       @contract.validate!(message)
@@ -354,6 +375,7 @@ module WaterDrop
         dispatcher.bind(native)
         @connected_transactional_id = @config.kafka[:"transactional.id"]
         @connected_pid = Process.pid
+        @fast_path_allowed = !transactional?
         @native = native
         @native_pid = Process.pid
         refresh_delivery_notifications
@@ -372,6 +394,7 @@ module WaterDrop
     def abandon_inherited
       @native.abandon
       @native = nil
+      refresh_fast_path
       @poller = nil
       @status.configured! if @status.connected?
     end
@@ -407,6 +430,7 @@ module WaterDrop
       poller.unregister(self)
       native.destroy
       @native = nil
+      refresh_fast_path
     end
 
     def refresh_delivery_notifications

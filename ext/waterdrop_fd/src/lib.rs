@@ -7,6 +7,7 @@
 
 pub mod delivery;
 pub mod errors;
+pub mod fastpath;
 pub mod fork;
 pub mod gvl;
 pub mod inflight;
@@ -50,6 +51,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     fork::install();
     let root = ruby.define_module("WaterdropFd")?;
     errors::init(ruby)?;
+    fastpath::init(ruby);
     let native = root.define_module("Native")?;
     native.define_singleton_method("librdkafka_version", function!(librdkafka_version, 0))?;
     native.define_singleton_method("builtin_features", function!(builtin_features, 0))?;

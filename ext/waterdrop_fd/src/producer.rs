@@ -20,6 +20,7 @@ use parking_lot::Mutex;
 
 use crate::delivery::{release_waiter, DeliveryHandle, HandleObj, ERR_DESTROY};
 use crate::errors::{Error, Result};
+use crate::fastpath;
 use crate::inflight::InFlight;
 use crate::kafka::client::{Client, GroupMetadata, OutMessage, TxnOffset, TxnOp};
 use crate::kafka::conf::Conf;
@@ -351,6 +352,58 @@ impl Producer {
         Ok(rb_self.core.client.oauthbearer_set_token_failure(&reason)?)
     }
 
+    /// The fast path of `produce_async`: reads the message Hash natively and produces it,
+    /// or returns nil when the message needs the Ruby path (see `fastpath.rs`).
+    fn try_produce(
+        ruby: &Ruby,
+        rb_self: &Self,
+        message: Value,
+        max_payload_size: usize,
+    ) -> Result<Option<HandleObj>> {
+        let Some(fields) = fastpath::read(ruby, message, max_payload_size) else {
+            return Ok(None);
+        };
+        let core = &rb_self.core;
+        // The last Ruby allocation before librdkafka copies the message: every VALUE read
+        // so far is on this stack frame (pinned), header strings are read only after it.
+        let handle = ruby.obj_wrap(DeliveryHandle::new(fields.topic.as_value(), fields.label));
+        let header_strings = match fields.headers {
+            None => Vec::new(),
+            Some(h) => match fastpath::header_pairs(h) {
+                Some(pairs) => pairs,
+                None => return Ok(None),
+            },
+        };
+        let id = core.in_flight.lock().insert(Opaque::from(handle));
+        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
+        // these strings can be mutated, moved or freed while librdkafka reads them (it copies
+        // payload, key and headers: RD_KAFKA_MSG_F_COPY).
+        let result = unsafe {
+            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
+                .iter()
+                .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
+                .collect();
+            let msg = OutMessage {
+                topic: fields.topic.as_slice(),
+                topic_config: 0,
+                payload: fields.payload.as_ref().map(|s| s.as_slice()),
+                key: fields.key.as_ref().map(|s| s.as_slice()),
+                partition: fields.partition,
+                timestamp_ms: fields.timestamp_ms,
+                headers: &header_slices,
+                opaque: id,
+            };
+            core.client.produce(&msg)
+        };
+        match result {
+            Ok(()) => Ok(Some(handle)),
+            Err(e) => {
+                core.in_flight.lock().remove(id);
+                Err(e.into())
+            }
+        }
+    }
+
     /// Waits (GVL released) until everything was delivered; false on timeout.
     fn flush(ruby: &Ruby, rb_self: &Self, timeout_ms: i32) -> Result<bool> {
         let client = Arc::clone(&rb_self.core.client);
@@ -512,6 +565,7 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     class.undef_default_alloc_func();
     class.define_singleton_method("new", magnus::function!(Producer::new, 3))?;
     class.define_method("produce", magnus::method!(Producer::produce, 8))?;
+    class.define_method("try_produce", magnus::method!(Producer::try_produce, 2))?;
     class.define_method(
         "register_topic_config",
         magnus::method!(Producer::register_topic_config, 1),

@@ -10,6 +10,16 @@ module WaterDrop
       # @raise [Errors::MessageInvalidError]
       # @raise [Errors::ProduceError]
       def produce_async(message)
+        if (client = @fast_native) && Thread.current[:waterdrop_fd_variants].nil?
+          begin
+            handle = client.try_produce(message, @max_payload_size)
+            return handle if handle
+          rescue WaterdropFd::Error
+            # Queue full, a fatal error, a closed or inherited client: the full path below
+            # handles each (back-off, reload, reconnect, or the right error).
+            nil
+          end
+        end
         message = middleware.run(message)
         validate_message!(message)
         if @monitor.listening?("message.produced_async")

@@ -9,13 +9,20 @@ module WaterDrop
       # States in which the producer may be used.
       ACTIVE_STATES = %i[connected configured disconnecting disconnected].freeze
 
-      def initialize
+      # @param on_change [Proc, nil] called after every transition (the producer uses it to
+      #   decide whether its produce fast path may be used)
+      def initialize(&on_change)
         @current = :initial
+        @on_change = on_change
       end
 
       LIFECYCLE.each do |state|
         define_method(:"#{state}?") { @current == state }
-        define_method(:"#{state}!") { @current = state }
+        define_method(:"#{state}!") do
+          @current = state
+          @on_change&.call
+          state
+        end
       end
 
       # @return [Boolean] whether the producer can be used

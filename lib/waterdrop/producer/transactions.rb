@@ -352,6 +352,7 @@ module WaterDrop
         ensure
           native.destroy
           @native = nil
+          refresh_fast_path
         end
         raise
       end
