@@ -145,6 +145,18 @@ RSpec.describe "Producers across fork", timeout: 600 do
     expect(wait_children([pid], timeout: 60).values).to eq([0])
   end
 
+  it "lets a child give a transactional producer its own transactional.id and use it" do
+    producer = make_producer("transactional.id": "fork-tx-#{SecureRandom.hex(4)}")
+    producer.produce_sync(topic: "fork-misc", payload: "parent transaction")
+    pid = fork_child do
+      producer.config.kafka[:"transactional.id"] = "#{producer.config.kafka[:"transactional.id"]}-#{Process.pid}"
+      producer.transaction { producer.produce_async(topic: "fork-misc", payload: "child transaction") }
+      producer.produce_sync(topic: "fork-misc", payload: "child").offset >= 0
+    end
+    expect(wait_children([pid], timeout: 60).values).to eq([0])
+    expect(producer.produce_sync(topic: "fork-misc", payload: "parent still works").offset).to be >= 0
+  end
+
   it "closes from a signal trap" do
     producer = make_producer
     producer.produce_sync(topic: "fork-misc", payload: "before trap")
