@@ -130,15 +130,7 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
         )
     })?;
     let deadline = timeout.map(|t| Instant::now() + t);
-    let mut pollfds: Vec<libc::pollfd> = fds
-        .iter()
-        .chain(std::iter::once(&own))
-        .map(|fd| libc::pollfd {
-            fd: *fd,
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
+    let mut pollfds = poll_set(fds, own);
     loop {
         let timeout_ms = match deadline {
             None => -1,
@@ -192,15 +184,7 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
         };
         if pollfds.is_empty() {
             // The call did not run: rebuild the set.
-            pollfds = fds
-                .iter()
-                .chain(std::iter::once(&own))
-                .map(|fd| libc::pollfd {
-                    fd: *fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                })
-                .collect();
+            pollfds = poll_set(fds, own);
         }
         if interrupted {
             ruby.thread_check_ints()?;
@@ -211,6 +195,18 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
             }
         }
     }
+}
+
+/// A pollfd array for `fds` plus this thread's interrupt pipe (last).
+fn poll_set(fds: &[RawFd], own: RawFd) -> Vec<libc::pollfd> {
+    fds.iter()
+        .chain(std::iter::once(&own))
+        .map(|fd| libc::pollfd {
+            fd: *fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect()
 }
 
 /// Sleeps for `duration` with the GVL released, interruptible like [`wait_readable`].

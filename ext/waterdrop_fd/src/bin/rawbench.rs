@@ -53,6 +53,20 @@ fn serve(c: &Client, delivered: &AtomicUsize, failed: &AtomicUsize) {
     }
 }
 
+/// A message with default settings (any partition, no key, no headers).
+fn message<'a>(topic: &'a [u8], payload: &'a [u8], opaque: usize) -> OutMessage<'a> {
+    OutMessage {
+        topic,
+        topic_config: 0,
+        payload: Some(payload),
+        key: None,
+        partition: -1,
+        timestamp_ms: 0,
+        headers: &[],
+        opaque,
+    }
+}
+
 fn wait_fds(fds: &[RawFd], timeout_ms: i32) {
     let mut p: Vec<libc::pollfd> = fds
         .iter()
@@ -88,16 +102,7 @@ fn throughput(
     // Warm up (metadata, connections), like the gem's benchmark does: one delivered
     // message per producer. In event mode nobody else serves the queue, so serve it here.
     for (c, p) in clients.iter().zip(&pipes) {
-        let msg = OutMessage {
-            topic: topic.as_bytes(),
-            topic_config: 0,
-            payload: Some(b"warm"),
-            key: None,
-            partition: -1,
-            timestamp_ms: 0,
-            headers: &[],
-            opaque: 0,
-        };
+        let msg = message(topic.as_bytes(), b"warm", 0);
         c.produce(&msg).expect("warm-up produce");
         let (ok, bad) = (AtomicUsize::new(0), AtomicUsize::new(0));
         while ok.load(Ordering::Relaxed) + bad.load(Ordering::Relaxed) == 0 {
@@ -133,16 +138,7 @@ fn throughput(
             let topic = topic.to_owned();
             std::thread::spawn(move || {
                 for i in 0..per {
-                    let msg = OutMessage {
-                        topic: topic.as_bytes(),
-                        topic_config: 0,
-                        payload: Some(&payload),
-                        key: None,
-                        partition: -1,
-                        timestamp_ms: 0,
-                        headers: &[],
-                        opaque: i + 1,
-                    };
+                    let msg = message(topic.as_bytes(), &payload, i + 1);
                     loop {
                         match c.produce(&msg) {
                             Ok(()) => break,
@@ -184,16 +180,7 @@ fn latency(bootstrap: &str, topic: &str, count: usize, bytes: usize, extra: &[(S
     let delivered = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     for i in 0..(count + 20) {
-        let msg = OutMessage {
-            topic: topic.as_bytes(),
-            topic_config: 0,
-            payload: Some(&payload),
-            key: None,
-            partition: -1,
-            timestamp_ms: 0,
-            headers: &[],
-            opaque: i + 1,
-        };
+        let msg = message(topic.as_bytes(), &payload, i + 1);
         let before = delivered.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed);
         let t = Instant::now();
         c.produce(&msg).expect("produce");
