@@ -4,8 +4,16 @@ require_relative "support"
 
 wfd = WaterdropFdTasks
 
-desc "Run bin/bench; pass its arguments in BENCH_ARGS (e.g. BENCH_ARGS='--help')"
-task bench: :compile do
+namespace :bench do
+  desc "Build rawbench (raw librdkafka from Rust, the limit bin/bench compares against)"
+  task :rawbench do
+    wfd.ensure_cargo_on_path!
+    sh("cargo", "build", "--release", "--bin", "rawbench", chdir: wfd::ROOT)
+  end
+end
+
+desc "Benchmarks (bin/bench) into docs/benchmarks.md; options in BENCH_ARGS (e.g. BENCH_ARGS='--quick')"
+task bench: [:compile, "bench:rawbench"] do
   args = Shellwords.split(ENV.fetch("BENCH_ARGS", ""))
   sh(Gem.ruby, File.join(wfd::ROOT, "bin", "bench"), *args, chdir: wfd::ROOT)
 end

@@ -1,0 +1,137 @@
+# frozen_string_literal: true
+
+require "time"
+
+module Bench
+  # Markdown tables (printed, and written to docs/benchmarks.md).
+  class Report
+    COLUMNS = %i[fd thread raw].freeze
+    API_NAMES = { async: "produce_async + wait all", many_sync: "produce_many_sync" }.freeze
+
+    def initialize(settings, context, sections)
+      @s = settings
+      @c = context
+      @t, @l, @idle, @gvl = sections.values_at(:throughput, :latency, :idle, :gvl)
+    end
+
+    def tables
+      [throughput_tables, call_cost_table, latency_table, idle_table, gvl_table, targets_table].compact.join("\n")
+    end
+
+    def document(chart)
+      <<~MD
+        # Benchmarks
+
+        Written by `rake bench` (`bin/bench`); do not edit by hand.
+
+        - Date: #{@c[:date]}
+        - Command: `#{@c[:command]}` (wall time #{@c[:wall].round} s)
+        - Machine: #{Machine.description}; load average at start #{@c[:load].join(' / ')}
+        - Broker: #{@c[:broker]}
+        - Versions: waterdrop_fd #{WaterdropFd::VERSION}, Ruby #{RUBY_VERSION}, librdkafka #{WaterdropFd::Native.librdkafka_version}
+        - Settings: #{@s.bytes}-byte payloads, #{@s.reps} repetition(s) per case (median, spread min–max),
+          producer settings (gem and rawbench alike) `#{@s.kafka.map { |k, v| "#{k}=#{v}" }.join(', ')}` over
+          WaterDrop's defaults; producers are created and warmed up (one `produce_sync` each) before timing;
+          time runs from the start of producing until every delivery handle is complete.
+          Columns: `:fd` = `polling.mode = :fd`, `:thread` = `polling.mode = :thread`, raw = librdkafka from
+          Rust with no Ruby (`rawbench`, same broker, same run; it has one produce path, shown in both API tables).
+        #{noise_note}
+        #{chart ? "![throughput against producer count](#{File.basename(@c[:png])})\n" : ''}
+        #{tables}
+      MD
+    end
+
+    private
+
+    def noise_note
+      return "" unless @c[:load].first > 0.5 || Etc.nprocessors <= 2
+
+      "\n> Noise: this machine has #{Etc.nprocessors} CPUs shared by the Ruby process, librdkafka's threads, " \
+        "the mock cluster process and other work (load average #{@c[:load].first} at start); " \
+        "figures move between runs, see the min–max spreads.\n"
+    end
+
+    def throughput_tables
+      return unless @t
+
+      @t.results.keys.map(&:first).uniq.map do |api|
+        rows = @t.results.select { |(a, _, _), _| a == api }.map do |(_, count, messages), cols|
+          med = COLUMNS.to_h { |col| [col, Stats.median(cols[col])] }
+          ["#{count}", fmt_int(messages)] + COLUMNS.map { |col| spread(cols[col]) } +
+            [ratio(med[:fd], med[:raw]), ratio(med[:fd], med[:thread])]
+        end
+        table("Throughput, #{API_NAMES.fetch(api)} (msg/s, median (min–max))",
+              ["producers", "messages each", ":fd", ":thread", "raw", ":fd / raw", ":fd / :thread"], rows)
+      end.join("\n")
+    end
+
+    def call_cost_table
+      return unless @t
+
+      rows = @t.call_cost.map { |col, values| [col.to_s, spread(values, 3)] }
+      table("produce_async per-call cost at 1 producer (produce loop / #{fmt_int(@s.messages.max)} messages, µs)",
+            %w[column µs/call], rows)
+    end
+
+    def latency_table
+      return unless @l
+
+      rows = COLUMNS.map { |col| [col.to_s, spread(@l.results[col][:p50], 1), spread(@l.results[col][:p99], 1)] }
+      table("produce_sync latency, 1 producer, #{fmt_int(@s.latency_messages)} sequential calls (µs)",
+            %w[column p50 p99], rows)
+    end
+
+    def idle_table
+      return unless @idle
+
+      rows = @idle.values.map do |r|
+        [r[:mode].to_s, r[:ruby_threads_added], r[:os_threads_added], r[:poller_threads],
+         format("%.1f", r[:wakeups_per_sec]), format("%.1f", r[:poller_wakeups_per_sec]),
+         format("%.1f%%", r[:cpu_percent]), format("%.0f", r[:rss_kb_per_producer])]
+      end
+      table("Idle cost: #{@s.idle_producers} connected idle producers, #{@s.idle_seconds} s window",
+            ["mode", "Ruby threads added", "OS threads added", "poller threads", "wake-ups/s (all threads)",
+             "wake-ups/s (poller)", "process CPU", "RSS KiB/producer"], rows)
+    end
+
+    def gvl_table
+      return unless @gvl
+
+      rows = @gvl.values.map do |r|
+        [r[:mode].to_s, fmt_int(r[:solo_per_sec].round), fmt_int(r[:busy_per_sec].round),
+         "#{(r[:ratio] * 100).round}%", fmt_int(r[:msgs_per_sec].round)]
+      end
+      table("GVL: CPU-bound Ruby thread (counter loop) with #{@s.gvl_producers} producers producing, #{@s.gvl_seconds} s",
+            ["mode", "iterations/s alone", "iterations/s with producers", "kept", "msg/s meanwhile"], rows)
+    end
+
+    def targets_table
+      rows = Targets.new(@s, throughput: @t, latency: @l, idle: @idle, gvl: @gvl).rows
+      return if rows.empty?
+
+      table("Targets", %w[target measured status], rows.map { |t, m, ok| [t, m, ok ? "met" : "**not met**"] })
+    end
+
+    def spread(values, digits = 0)
+      return "–" if values.nil? || values.empty?
+
+      s = Stats.summary(values)
+      f = ->(v) { digits.zero? ? fmt_int(v.round) : format("%.#{digits}f", v) }
+      values.size == 1 ? f.(s[:median]) : "#{f.(s[:median])} (#{f.(s[:min])}–#{f.(s[:max])})"
+    end
+
+    def ratio(a, b)
+      a && b && b.positive? ? format("%.2fx", a / b) : "–"
+    end
+
+    def fmt_int(n)
+      n.to_s.reverse.scan(/\d{1,3}/).join(",").reverse
+    end
+
+    def table(title, header, rows)
+      lines = ["### #{title}", "", "| #{header.join(' | ')} |", "|#{header.map { '---' }.join('|')}|"]
+      lines.concat(rows.map { |r| "| #{r.join(' | ')} |" })
+      "#{lines.join("\n")}\n"
+    end
+  end
+end

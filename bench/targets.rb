@@ -1,0 +1,68 @@
+# frozen_string_literal: true
+
+module Bench
+  # The issue's targets, computed from the run's medians. Each row: [target, figure, met?].
+  class Targets
+    def initialize(settings, throughput: nil, latency: nil, idle: nil, gvl: nil)
+      @s = settings
+      @t = throughput
+      @l = latency
+      @idle = idle
+      @gvl = gvl
+    end
+
+    def rows
+      [*throughput_rows, *latency_rows, *idle_rows, *gvl_rows]
+    end
+
+    private
+
+    def med(api, count, col)
+      Stats.median(@t.results[[api, count, @s.messages.max]][col])
+    end
+
+    def throughput_rows
+      return [] unless @t
+
+      low, high = @s.producers.minmax
+      ratios = @s.producers.map { |n| med(:async, n, :fd) / med(:async, n, :raw) }
+      cost = Stats.median(@t.call_cost[:fd])
+      scale = med(:async, high, :fd) / med(:async, low, :fd)
+      versus = med(:async, high, :fd) / med(:async, high, :thread)
+      [
+        [":fd >= 0.8x raw at every producer count (produce_async)", "min #{fmt(ratios.min)}x", ratios.min >= 0.8],
+        ["produce_async <= 1.5 us per call at 1 producer (:fd)", "#{fmt(cost)} us", cost <= 1.5],
+        ["#{high}-producer :fd aggregate >= 80% of #{low}-producer", "#{(scale * 100).round}%", scale >= 0.8],
+        [":fd >= 1.5x :thread at #{high} producers", "#{fmt(versus)}x", versus >= 1.5]
+      ]
+    end
+
+    def latency_rows
+      return [] unless @l
+
+      ratio = Stats.median(@l.results[:fd][:p50]) / Stats.median(@l.results[:raw][:p50])
+      [["produce_sync p50 within 1.2x raw", "#{fmt(ratio)}x", ratio <= 1.2]]
+    end
+
+    def idle_rows
+      fd = @idle&.fetch(:fd, nil) or return []
+      [
+        ["#{fd[:producers]} idle :fd producers add 1 thread", "#{fd[:ruby_threads_added]} Ruby thread(s)",
+         fd[:ruby_threads_added] == 1],
+        ["#{fd[:producers]} idle :fd producers: <= ~1 wake-up/s (poller thread)",
+         "#{fmt(fd[:poller_wakeups_per_sec])}/s (all threads: #{fd[:wakeups_per_sec].round}/s)",
+         fd[:poller_wakeups_per_sec] <= 1.5]
+      ]
+    end
+
+    def gvl_rows
+      fd = @gvl&.fetch(:fd, nil) or return []
+      [["CPU-bound thread keeps >= 90% with #{fd[:producers]} :fd producers",
+        "#{(fd[:ratio] * 100).round}%", fd[:ratio] >= 0.9]]
+    end
+
+    def fmt(value)
+      format("%.2f", value)
+    end
+  end
+end

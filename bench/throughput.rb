@@ -1,0 +1,87 @@
+# frozen_string_literal: true
+
+module Bench
+  # Aggregate msg/s for N producers (one Ruby thread each) x M messages, per polling mode and
+  # API, beside rawbench. Repetitions are interleaved so drift hits every column alike.
+  class Throughput
+    APIS = %i[async many_sync].freeze
+    MODES = %i[fd thread].freeze
+
+    # @return [Hash{Array => Hash{Symbol => Array<Float>}}] [api, producers, messages] => column => msg/s per rep
+    attr_reader :results
+    # @return [Hash{Symbol => Array<Float>}] column => produce_async µs per call at 1 producer, per rep
+    attr_reader :call_cost
+
+    def initialize(settings, raw, progress)
+      @s = settings
+      @raw = raw
+      @progress = progress
+      @payload = ("x" * settings.bytes).freeze
+      @results = Hash.new { |h, k| h[k] = Hash.new { |c, col| c[col] = [] } }
+      @call_cost = Hash.new { |h, k| h[k] = [] }
+    end
+
+    def run
+      cases = @s.producers.size * @s.messages.size
+      @progress.section("throughput", @s.reps * cases * ((MODES.size * APIS.size) + 1))
+      @s.reps.times do |rep|
+        MODES.each { |mode| run_mode(mode, rep) }
+        run_raw(rep)
+      end
+      self
+    end
+
+    private
+
+    def run_mode(mode, rep)
+      fleet = Fleet.new(mode, @s.servers, @s.kafka, @s.topic, @s.producers.max)
+      each_case do |count, messages|
+        APIS.each do |api|
+          @progress.step("rep #{rep + 1} #{mode} #{api} #{count} producers x #{messages}")
+          rate = api == :async ? async_rate(fleet.first(count), messages, mode) : many_rate(fleet.first(count), messages)
+          @results[[api, count, messages]][mode] << rate
+        end
+      end
+    ensure
+      fleet&.close
+    end
+
+    def run_raw(rep)
+      each_case do |count, messages|
+        @progress.step("rep #{rep + 1} raw #{count} producers x #{messages}")
+        line = @raw.throughput(count, messages, @s.bytes)
+        APIS.each { |api| @results[[api, count, messages]][:raw] << line.fetch("msgs_per_sec") }
+        @call_cost[:raw] << line.fetch("produce_us_per_msg") if count == 1 && messages == @s.messages.max
+      end
+    end
+
+    def each_case(&block)
+      @s.producers.product(@s.messages).each(&block)
+    end
+
+    def async_rate(producers, messages, mode)
+      message = { topic: @s.topic, payload: @payload }.freeze
+      loops = []
+      elapsed = Clock.measure do
+        threads = producers.map do |producer|
+          Thread.new do
+            handles = nil
+            loops << Clock.measure { handles = Array.new(messages) { producer.produce_async(message) } }
+            handles.each(&:wait)
+          end
+        end
+        threads.each(&:join)
+      end
+      @call_cost[mode] << (loops.first * 1e6 / messages) if producers.size == 1 && messages == @s.messages.max
+      producers.size * messages / elapsed
+    end
+
+    def many_rate(producers, messages)
+      batch = Array.new(messages) { { topic: @s.topic, payload: @payload } }
+      elapsed = Clock.measure do
+        producers.map { |producer| Thread.new { producer.produce_many_sync(batch) } }.each(&:join)
+      end
+      producers.size * messages / elapsed
+    end
+  end
+end
