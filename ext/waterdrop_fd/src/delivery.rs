@@ -14,12 +14,15 @@ use parking_lot::Mutex;
 /// and `_PURGE_QUEUE` (-152) are reused so users see familiar codes.
 pub const ERR_DESTROY: i32 = -197;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Outcome {
     pending: bool,
     err: i32,
     partition: i32,
     offset: i64,
+    /// A latch to release on completion (set while pending, under the same lock as
+    /// `pending`, so attaching and completing can never miss each other).
+    waiter: Option<Opaque<Value>>,
 }
 
 #[derive(TypedData)]
@@ -28,7 +31,6 @@ pub struct DeliveryHandle {
     topic: Opaque<Value>,
     label: Opaque<Value>,
     outcome: Mutex<Outcome>,
-    waiter: Mutex<Option<Opaque<Value>>>,
 }
 
 impl DataTypeFunctions for DeliveryHandle {
@@ -37,8 +39,8 @@ impl DataTypeFunctions for DeliveryHandle {
         marker.mark(self.label);
         // Locks here are only ever held by threads that hold the GVL and do not call Ruby
         // while holding them, so they are free whenever the GC runs.
-        if let Some(w) = self.waiter.try_lock() {
-            if let Some(w) = *w {
+        if let Some(o) = self.outcome.try_lock() {
+            if let Some(w) = o.waiter {
                 marker.mark(w);
             }
         }
@@ -55,27 +57,27 @@ impl DeliveryHandle {
                 err: 0,
                 partition: -1,
                 offset: -1,
+                waiter: None,
             }),
-            waiter: Mutex::new(None),
         }
     }
 
     /// Records the report. Returns the waiter to release, if one is attached. Only the
     /// first completion counts.
     pub fn complete(&self, err: i32, partition: i32, offset: i64) -> Option<Opaque<Value>> {
-        {
-            let mut o = self.outcome.lock();
-            if !o.pending {
-                return None;
-            }
-            *o = Outcome {
-                pending: false,
-                err,
-                partition,
-                offset,
-            };
+        let mut o = self.outcome.lock();
+        if !o.pending {
+            return None;
         }
-        *self.waiter.lock()
+        let waiter = o.waiter.take();
+        *o = Outcome {
+            pending: false,
+            err,
+            partition,
+            offset,
+            waiter: None,
+        };
+        waiter
     }
 
     fn outcome(&self) -> Outcome {
@@ -106,13 +108,20 @@ impl DeliveryHandle {
         ruby.get_inner(rb_self.topic)
     }
 
-    fn waiter(ruby: &Ruby, rb_self: &Self) -> Option<Value> {
-        rb_self.waiter.lock().map(|w| ruby.get_inner(w))
+    /// Attaches `latch` to be released on completion. Returns false (and attaches nothing)
+    /// when the report already arrived, or when another latch is attached already.
+    fn attach(rb_self: &Self, latch: Value) -> bool {
+        let mut o = rb_self.outcome.lock();
+        if !o.pending || o.waiter.is_some() {
+            return false;
+        }
+        o.waiter = Some(latch.into());
+        true
     }
 
-    fn set_waiter(rb_self: &Self, waiter: Value) -> Value {
-        *rb_self.waiter.lock() = Some(waiter.into());
-        waiter
+    /// The attached latch, if any (while pending).
+    fn waiter(ruby: &Ruby, rb_self: &Self) -> Option<Value> {
+        rb_self.outcome.lock().waiter.map(|w| ruby.get_inner(w))
     }
 }
 
@@ -135,7 +144,7 @@ pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
     class.define_method("label", magnus::method!(DeliveryHandle::label, 0))?;
     class.define_method("topic", magnus::method!(DeliveryHandle::topic, 0))?;
     class.define_private_method("_waiter", magnus::method!(DeliveryHandle::waiter, 0))?;
-    class.define_private_method("_waiter=", magnus::method!(DeliveryHandle::set_waiter, 1))?;
+    class.define_private_method("_attach", magnus::method!(DeliveryHandle::attach, 1))?;
     let _ = class.as_value();
     Ok(())
 }

@@ -37,7 +37,7 @@ module WaterDrop
           in_transaction_if_transactional do
             handles = dispatch_many(messages, "produce_many_sync")
             timeout = current_variant.max_wait_timeout
-            handles.each { |h| h.wait(max_wait_timeout_ms: timeout, raise_response_error: false) }
+            WaterdropFd::DeliveryHandle.wait_all(handles, max_wait_timeout_ms: timeout)
             handles
           end
         end
