@@ -124,7 +124,9 @@ module WaterDrop
       # A transaction running in another thread finishes (commits or aborts) first.
       @transaction_mutex.synchronize do
         @operating_mutex.synchronize do
-          return unless @status.active?
+          # `closing` here means an earlier close was killed half-way (it released the
+          # mutex): finish its work instead of leaving the client and handles behind.
+          return unless @status.active? || @status.closing?
 
           @monitor.instrument("producer.closed", producer_id: id) do
             @status.closing!
@@ -421,11 +423,17 @@ module WaterDrop
       native = @native
       return unless native && @native_pid == Process.pid
 
-      if force
-        native.purge
-        native.flush(1_000)
-      else
-        native.flush(@max_wait_timeout)
+      begin
+        if force
+          native.purge
+          native.flush(1_000)
+        else
+          native.flush(@max_wait_timeout)
+        end
+      rescue WaterdropFd::ClosedProducerError
+        # An earlier close was interrupted (Thread#kill) after destroying the client: what
+        # is left is unregistering and failing the handles that can no longer complete.
+        nil
       end
       poller.unregister(self)
       native.destroy

@@ -23,7 +23,7 @@ module WaterDrop
         topic = message[:topic]
         if !message.key?(:topic)
           (errors ||= {})[:topic] = "must be present"
-        elsif !((topic.is_a?(String) || topic.is_a?(Symbol)) && TOPIC_FORMAT.match?(topic))
+        elsif !((topic.is_a?(String) || topic.is_a?(Symbol)) && topic.to_s.valid_encoding? && TOPIC_FORMAT.match?(topic))
           (errors ||= {})[:topic] = "does not match the topic allowed format"
         end
 
