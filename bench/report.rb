@@ -68,9 +68,12 @@ module Bench
     def call_cost_table
       return unless @t
 
-      rows = @t.call_cost.map { |col, values| [col.to_s, spread(values, 3)] }
+      rows = @t.call_cost.map do |col, values|
+        cpu = @t.call_cpu[col]
+        [col.to_s, spread(values, 3), cpu.empty? ? "n/a" : spread(cpu, 3)]
+      end
       table("produce_async per-call cost at 1 producer (produce loop / #{fmt_int(@s.messages.max)} messages, µs)",
-            %w[column µs/call], rows)
+            ["column", "µs/call (wall)", "µs/call (CPU of the producing thread)"], rows)
     end
 
     def latency_table

@@ -11,6 +11,8 @@ module Bench
     attr_reader :results
     # @return [Hash{Symbol => Array<Float>}] column => produce_async µs per call at 1 producer, per rep
     attr_reader :call_cost
+    # @return [Hash{Symbol => Array<Float>}] column => CPU µs of the producing thread per call
+    attr_reader :call_cpu
 
     def initialize(settings, raw, progress)
       @s = settings
@@ -19,6 +21,7 @@ module Bench
       @payload = ("x" * settings.bytes).freeze
       @results = Hash.new { |h, k| h[k] = Hash.new { |c, col| c[col] = [] } }
       @call_cost = Hash.new { |h, k| h[k] = [] }
+      @call_cpu = Hash.new { |h, k| h[k] = [] }
     end
 
     def run
@@ -62,17 +65,23 @@ module Bench
     def async_rate(producers, messages, mode)
       message = { topic: @s.topic, payload: @payload }.freeze
       loops = []
+      cpus = []
       elapsed = Clock.measure do
         threads = producers.map do |producer|
           Thread.new do
             handles = nil
+            cpu0 = Clock.thread_cpu
             loops << Clock.measure { handles = Array.new(messages) { producer.produce_async(message) } }
+            cpus << (Clock.thread_cpu - cpu0)
             handles.each(&:wait)
           end
         end
         threads.each(&:join)
       end
-      @call_cost[mode] << (loops.first * 1e6 / messages) if producers.size == 1 && messages == @s.messages.max
+      if producers.size == 1 && messages == @s.messages.max
+        @call_cost[mode] << (loops.first * 1e6 / messages)
+        @call_cpu[mode] << (cpus.first * 1e6 / messages)
+      end
       producers.size * messages / elapsed
     end
 
