@@ -41,6 +41,7 @@ module WaterDrop
       )
     }
     setting :deliver, default: true
+    setting :client_class, default: Clients::Rdkafka
     setting :kafka, default: -> { {} }
     setting :middleware, default: -> { Middleware.new }
     setting :oauth do
@@ -124,6 +125,7 @@ module WaterDrop
           fail_on(:idle_disconnect_timeout, "must be 0 (disabled) or an integer greater or equal to 30000")
         end
         fail_on(:statistics_decorator, "must respond to #call") unless c.statistics_decorator.respond_to?(:call)
+        fail_on(:client_class, "must be a client class") if c.client_class.nil?
         listener = c.oauth.token_provider_listener
         unless listener == false || listener.respond_to?(:on_oauthbearer_token_refresh)
           fail_on(:"oauth.token_provider_listener", "must be false or respond to #on_oauthbearer_token_refresh")

@@ -247,6 +247,14 @@ module WaterDrop
       @config.polling.mode == :fd
     end
 
+    # The client messages go through, connecting on first use: librdkafka's (native) by
+    # default, a {Clients::Dummy} when `deliver` is false, or an instance of `client_class`
+    # ({Clients::Buffered} keeps what it was given: `producer.client.messages`).
+    # @return [WaterdropFd::Native::Producer, Clients::Dummy]
+    def client
+      native_client
+    end
+
     # The native client, connecting on first use.
     # @return [WaterdropFd::Native::Producer]
     # @api private
@@ -372,6 +380,9 @@ module WaterDrop
         raise Errors::ProducerClosedError, id if @status.closed? || (@status.closing? && !@operating_mutex.owned?)
         raise Errors::ProducerNotConfiguredError, id if @status.initial?
 
+        ruby_client = ruby_client_class
+        return connect_ruby_client(ruby_client) if ruby_client
+
         dispatcher = WaterdropFd::Dispatcher.new(self)
         native = WaterdropFd::Native::Producer.new(native_settings, dispatcher, oauthbearer?)
         dispatcher.bind(native)
@@ -389,6 +400,28 @@ module WaterDrop
         @monitor.instrument("producer.connected", producer_id: id)
         native
       end
+    end
+
+    # The client class when it is not librdkafka: {Clients::Dummy} when `deliver` is false,
+    # else `client_class` unless it is {Clients::Rdkafka}.
+    # @return [Class, nil]
+    def ruby_client_class
+      klass = @config.deliver ? @config.client_class : Clients::Dummy
+      klass == Clients::Rdkafka ? nil : klass
+    end
+
+    # Connects a client written in Ruby (no librdkafka, no poller).
+    def connect_ruby_client(klass)
+      client = klass.new(self)
+      @connected_transactional_id = @config.kafka[:"transactional.id"]
+      @connected_pid = Process.pid
+      @fast_path_allowed = false
+      @native = client
+      @native_pid = Process.pid
+      client.transaction("init", -1) if transactional?
+      @status.connected! unless @status.closing?
+      @monitor.instrument("producer.connected", producer_id: id)
+      client
     end
 
     # The client was made by a parent process: its handles fail at once, the client is
@@ -435,7 +468,7 @@ module WaterDrop
         # is left is unregistering and failing the handles that can no longer complete.
         nil
       end
-      poller.unregister(self)
+      poller.unregister(self) if native.is_a?(WaterdropFd::Native::Producer)
       native.destroy
       @native = nil
       refresh_fast_path
@@ -456,6 +489,8 @@ module WaterDrop
     # Hands one message to librdkafka, waiting and retrying when its queue is full.
     def dispatch_to_client(message, label)
       client = native_client
+      return client.produce_message(message) unless client.is_a?(WaterdropFd::Native::Producer)
+
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)
       variant = current_variant
