@@ -133,6 +133,35 @@ RSpec.describe "Producers across fork", timeout: 600 do
     io.close
   end
 
+  it "reinitialises in a Process.daemon grandchild, and the parent keeps delivering" do
+    producer = make_producer
+    producer.produce_sync(topic: "fork-misc", payload: "before daemon")
+    reader, writer = IO.pipe
+    intermediate = fork do
+      reader.close
+      # nochdir, noclose: the daemon keeps the pipe to report through.
+      Process.daemon(true, true)
+      report =
+        begin
+          offset = producer.produce_sync(topic: "fork-misc", payload: "from the daemon").offset
+          "ok #{Process.pid} #{offset}"
+        rescue StandardError => e
+          "failed #{e.class}: #{e.message}"
+        end
+      writer.puts(report)
+      writer.flush
+      exit!(0)
+    end
+    writer.close
+    Process.wait(intermediate) # Process.daemon's first process exits at once
+    line = reader.wait_readable(60) && reader.gets
+    reader.close
+    expect(line.to_s).to match(/\Aok \d+ \d+$/)
+    daemon_pid = Integer(line.split[1])
+    expect(daemon_pid).not_to eq(intermediate)
+    expect(producer.produce_sync(topic: "fork-misc", payload: "parent after daemon").offset).to be >= 0
+  end
+
   it "refuses to reuse the parent's transactional.id in a child, with a clear error" do
     producer = make_producer("transactional.id": "fork-tx-#{SecureRandom.hex(4)}")
     producer.produce_sync(topic: "fork-misc", payload: "in a transaction")
