@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "net/http"
+require "set"
 require "socket"
 require "tmpdir"
 
@@ -10,11 +11,18 @@ class PumaCluster
 
   attr_reader :log_path
 
+  # Ids whose request had to be sent again because the connection closed before an answer.
+  # Puma 6 can close a stopping worker's connection after the app handled the request
+  # (its log then shows "Error reached top of thread-pool: closed stream"), so a resent id
+  # may have been produced by both attempts: two produce calls, not a producer duplicate.
+  attr_reader :resent
+
   def initialize(config:, topic:, bootstrap_servers:)
     @dir = Dir.mktmpdir("puma-spec")
     @port = free_port
     @log_path = File.join(@dir, "puma.log")
     @pidfile = File.join(@dir, "puma.pid")
+    @resent = Set.new
     env = {
       "PUMA_SPEC_TOPIC" => topic, "PUMA_SPEC_PORT" => @port.to_s, "PUMA_SPEC_PIDFILE" => @pidfile,
       "KAFKA_BOOTSTRAP_SERVERS" => bootstrap_servers
@@ -32,7 +40,8 @@ class PumaCluster
   def signal(sig) = Process.kill(sig, master_pid)
 
   # Sends `ids` as requests from `threads` client threads; retries an id whose request got
-  # no response (connection closed by a restarting worker). Returns the responses.
+  # no response (connection closed by a restarting worker) and records it in #resent.
+  # Returns the responses.
   def load(ids, threads: 8)
     queue = Queue.new
     ids.each { |id| queue << id }
@@ -44,12 +53,14 @@ class PumaCluster
         while (id = queue.pop)
           attempts = 0
           begin
-            http ||= Net::HTTP.start("127.0.0.1", @port, open_timeout: 5, read_timeout: 60)
+            # max_retries 0: Net::HTTP would otherwise resend a GET by itself, unrecorded.
+            http ||= Net::HTTP.start("127.0.0.1", @port, open_timeout: 5, read_timeout: 60, max_retries: 0)
             res = http.get("/?id=#{id}")
             results << [id, res.code, res.body]
           rescue EOFError, Errno::ECONNRESET, Errno::ECONNREFUSED, Errno::EPIPE, Net::ReadTimeout, IOError => e
             http = nil
             attempts += 1
+            @resent << id
             raise "request #{id} failed #{attempts} times: #{e.class}" if attempts > 50
 
             sleep 0.1
