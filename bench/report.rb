@@ -47,7 +47,7 @@ module Bench
       return "" unless @c[:load].first > 0.5 || Etc.nprocessors <= 2
 
       "\n> Noise: this machine has #{Etc.nprocessors} CPUs shared by the Ruby process, librdkafka's threads, " \
-        "the mock cluster process and other work (load average #{@c[:load].first} at start); " \
+        "the broker (mock cluster process or Kafka JVM) and other work (load average #{@c[:load].first} at start); " \
         "figures move between runs, see the min–max spreads.\n"
     end
 
