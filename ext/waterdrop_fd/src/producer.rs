@@ -217,6 +217,7 @@ impl Producer {
             events |= rdkafka_sys::RD_KAFKA_EVENT_OAUTHBEARER_TOKEN_REFRESH;
         }
         conf.enable_events(events);
+        crate::kafka::resolve::install(&mut conf);
         let client = Client::new_producer(conf).map_err(Error::ClientCreation)?;
         let _ = ruby;
         Ok(Self {

@@ -71,7 +71,7 @@ impl Conf {
         unsafe { rd::rd_kafka_conf_set_events(self.raw(), events) }
     }
 
-    fn raw(&self) -> *mut rd::rd_kafka_conf_t {
+    pub(crate) fn raw(&self) -> *mut rd::rd_kafka_conf_t {
         self.ptr.expect("conf already consumed").as_ptr()
     }
 

@@ -5,6 +5,7 @@ pub mod client;
 pub mod conf;
 pub mod event;
 pub mod mock;
+pub mod resolve;
 
 use std::ffi::CStr;
 
