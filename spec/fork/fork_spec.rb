@@ -105,7 +105,9 @@ RSpec.describe "Producers across fork", timeout: 600 do
     flood = Thread.new do
       busy.produce_async(topic: "fork-misc", payload: "flood") until stop
     end
-    pids = Array.new(10) do
+    # 20 children: before broker address resolution was made fork-safe, 1–2 in 10 children
+    # inherited glibc's getaddrinfo lock locked and never delivered.
+    pids = Array.new(20) do
       sleep 0.02
       fork_child do
         fresh = make_producer
