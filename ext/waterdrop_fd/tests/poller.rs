@@ -1,0 +1,136 @@
+//! Poller bookkeeping (the registry behind `WaterDrop::Polling::Poller`), driven through
+//! the native class in an embedded VM without a running loop: who must start the thread,
+//! duplicate registrations, retiring without a loop, and forgetting a parent's registry
+//! after a fork generation change.
+
+use std::sync::Once;
+
+use magnus::Ruby;
+use rb_sys_test_helpers::ruby_test;
+
+fn ruby() -> Ruby {
+    Ruby::get().expect("the test runs on the Ruby VM thread")
+}
+
+fn setup(ruby: &Ruby) {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        waterdrop_fd::init(ruby).expect("the extension initialises");
+        let _: magnus::Value = ruby
+            .eval(
+                r#"
+                class PollerTestDispatcher
+                  %i[delivered error statistics oauthbearer_token_refresh log callback_failed].each do |m|
+                    define_method(m) { |*| nil }
+                  end
+                end
+                $poller_cluster = WaterdropFd::Testing::MockCluster._new(1)
+                $poller_servers = $poller_cluster.bootstrap_servers
+                def poller_test_producer
+                  WaterdropFd::Native::Producer.new([["bootstrap.servers", $poller_servers]],
+                                                    PollerTestDispatcher.new, false)
+                end
+                nil
+                "#,
+            )
+            .unwrap_or_else(|e| panic!("setup failed: {e}"));
+    });
+}
+
+fn eval<T: magnus::TryConvert>(ruby: &Ruby, code: &str) -> T {
+    ruby.eval::<T>(code)
+        .unwrap_or_else(|e| panic!("eval failed: {e}\n{code}"))
+}
+
+#[ruby_test]
+fn the_first_registration_asks_for_the_thread_and_duplicates_are_refused() {
+    let ruby = ruby();
+    setup(&ruby);
+    let result: Vec<String> = eval(
+        &ruby,
+        r#"
+        poller = WaterdropFd::Native::Poller.new(91)
+        a = poller_test_producer
+        b = poller_test_producer
+        first = poller.register(a, 100, 1_000)
+        second = poller.register(b, 100, 1_000)
+        duplicate = begin
+          poller.register(a, 100, 1_000)
+          "accepted"
+        rescue ArgumentError => e
+          e.message
+        end
+        counted = poller.count
+        running = poller.running?
+        cleared = poller.clear
+        out = [first, second, duplicate, counted, running, cleared, poller.count, poller.running?].map(&:to_s)
+        [a, b].each(&:destroy)
+        out
+        "#,
+    );
+    assert_eq!(
+        result,
+        vec![
+            "true",
+            "false",
+            "this producer is already registered with this poller",
+            "2",
+            "true",
+            "2",
+            "0",
+            "false"
+        ]
+    );
+}
+
+#[ruby_test]
+fn unregistering_without_a_loop_retires_at_once() {
+    let ruby = ruby();
+    setup(&ruby);
+    let result: Vec<String> = eval(
+        &ruby,
+        r#"
+        poller = WaterdropFd::Native::Poller.new(92)
+        a = poller_test_producer
+        poller.register(a, 100, 1_000)
+        poller.stopped # no loop ever ran: what a killed poller thread leaves behind
+        removed = poller.unregister(a)
+        again = poller.unregister(a)
+        out = [removed, again, poller.count].map(&:to_s)
+        a.destroy
+        out
+        "#,
+    );
+    assert_eq!(result, vec!["true", "false", "0"]);
+}
+
+#[ruby_test]
+fn a_new_fork_generation_forgets_the_parents_registrations() {
+    let ruby = ruby();
+    setup(&ruby);
+    let before: Vec<String> = eval(
+        &ruby,
+        r#"
+        $forked_poller = WaterdropFd::Native::Poller.new(93)
+        $inherited = [poller_test_producer, poller_test_producer]
+        $inherited.each { |p| $forked_poller.register(p, 100, 1_000) }
+        [$forked_poller.count, $forked_poller.running?].map(&:to_s)
+        "#,
+    );
+    assert_eq!(before, vec!["2", "true"]);
+    waterdrop_fd::fork::bump_generation();
+    let after: Vec<String> = eval(
+        &ruby,
+        r#"
+        counted = $forked_poller.count
+        running = $forked_poller.running?
+        fresh = poller_test_producer
+        start = $forked_poller.register(fresh, 100, 1_000)
+        out = [counted, running, start, $forked_poller.count].map(&:to_s)
+        $forked_poller.clear
+        fresh.destroy
+        out
+        "#,
+    );
+    assert_eq!(after, vec!["0", "false", "true", "1"]);
+}
