@@ -381,47 +381,46 @@ module WaterDrop
         raise Errors::ProducerNotConfiguredError, id if @status.initial?
 
         ruby_client = ruby_client_class
-        return connect_ruby_client(ruby_client) if ruby_client
-
-        dispatcher = WaterdropFd::Dispatcher.new(self)
-        native = WaterdropFd::Native::Producer.new(native_settings, dispatcher, oauthbearer?)
-        dispatcher.bind(native)
+        client = ruby_client ? ruby_client.new(self) : build_native_client
         @connected_transactional_id = @config.kafka[:"transactional.id"]
         @connected_pid = Process.pid
-        @fast_path_allowed = !transactional?
-        @native = native
+        @fast_path_allowed = ruby_client.nil? && !transactional?
+        @native = client
         @native_pid = Process.pid
-        refresh_delivery_notifications
-        @poller = nil unless @native_pid == @poller_pid
-        @poller_pid = Process.pid
-        poller.register(self)
-        init_transactions_on_connect(native)
+        register_with_poller unless ruby_client
+        init_transactions_on_connect(client)
         @status.connected! unless @status.closing?
         @monitor.instrument("producer.connected", producer_id: id)
-        native
+        client
       end
     end
 
     # The client class when it is not librdkafka: {Clients::Dummy} when `deliver` is false,
-    # else `client_class` unless it is {Clients::Rdkafka}.
+    # else `client_class` unless it is {Clients::Rdkafka}. Such a client needs no poller.
     # @return [Class, nil]
     def ruby_client_class
       klass = @config.deliver ? @config.client_class : Clients::Dummy
       klass == Clients::Rdkafka ? nil : klass
     end
 
-    # Connects a client written in Ruby (no librdkafka, no poller).
-    def connect_ruby_client(klass)
-      client = klass.new(self)
-      @connected_transactional_id = @config.kafka[:"transactional.id"]
-      @connected_pid = Process.pid
-      @fast_path_allowed = false
-      @native = client
-      @native_pid = Process.pid
-      client.transaction("init", -1) if transactional?
-      @status.connected! unless @status.closing?
-      @monitor.instrument("producer.connected", producer_id: id)
-      client
+    # @return [WaterdropFd::Native::Producer] a new librdkafka client with its dispatcher
+    def build_native_client
+      dispatcher = WaterdropFd::Dispatcher.new(self)
+      native = WaterdropFd::Native::Producer.new(native_settings, dispatcher, oauthbearer?)
+      dispatcher.bind(native)
+      native
+    end
+
+    # @return [Boolean] whether `client` is librdkafka's (served by a poller), not a Ruby one
+    def librdkafka_client?(client)
+      client.is_a?(WaterdropFd::Native::Producer)
+    end
+
+    def register_with_poller
+      refresh_delivery_notifications
+      @poller = nil unless @native_pid == @poller_pid
+      @poller_pid = Process.pid
+      poller.register(self)
     end
 
     # The client was made by a parent process: its handles fail at once, the client is
@@ -468,7 +467,7 @@ module WaterDrop
         # is left is unregistering and failing the handles that can no longer complete.
         nil
       end
-      poller.unregister(self) if native.is_a?(WaterdropFd::Native::Producer)
+      poller.unregister(self) if librdkafka_client?(native)
       native.destroy
       @native = nil
       refresh_fast_path
@@ -489,7 +488,7 @@ module WaterDrop
     # Hands one message to librdkafka, waiting and retrying when its queue is full.
     def dispatch_to_client(message, label)
       client = native_client
-      return client.produce_message(message) unless client.is_a?(WaterdropFd::Native::Producer)
+      return client.produce_message(message) unless librdkafka_client?(client)
 
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)

@@ -339,16 +339,16 @@ module WaterDrop
       end
 
       # Runs `init_transactions` on a client that `connect` just built (and registered with
-      # the poller). When that fails the client is torn down again and the error raised:
-      # the next use tries to connect from scratch.
-      # @param native [WaterdropFd::Native::Producer]
+      # the poller, when it is librdkafka's). When that fails the client is torn down again
+      # and the error raised: the next use tries to connect from scratch.
+      # @param native [WaterdropFd::Native::Producer, Clients::Dummy]
       def init_transactions_on_connect(native)
         return unless transactional?
 
         native.transaction("init", -1)
       rescue Exception
         begin
-          poller.unregister(self)
+          poller.unregister(self) if librdkafka_client?(native)
         ensure
           native.destroy
           @native = nil
