@@ -5,22 +5,16 @@
 //! (nobody serves its queue) until `destroy` fails them with `_DESTROY`, so for the whole
 //! test the labels are reachable only through the handles' and the producer's mark functions.
 
-use std::sync::Once;
+mod common;
 
+use common::{eval, ruby};
 use magnus::Ruby;
 use rb_sys_test_helpers::ruby_test;
 
-fn ruby() -> Ruby {
-    Ruby::get().expect("the test runs on the Ruby VM thread")
-}
-
 fn setup(ruby: &Ruby) {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        waterdrop_fd::init(ruby).expect("the extension initialises");
-        let _: magnus::Value = ruby
-            .eval(
-                r#"
+    common::load_extension(
+        ruby,
+        r#"
                 class GcTestDispatcher
                   attr_reader :calls
                   def initialize = @calls = Hash.new(0)
@@ -32,14 +26,7 @@ fn setup(ruby: &Ruby) {
                 $gc_cluster = WaterdropFd::Testing::MockCluster._new(1)
                 nil
                 "#,
-            )
-            .unwrap_or_else(|e| panic!("setup failed: {e}"));
-    });
-}
-
-fn eval_bool(ruby: &Ruby, code: &str) -> bool {
-    ruby.eval::<bool>(code)
-        .unwrap_or_else(|e| panic!("eval failed: {e}\n{code}"))
+    );
 }
 
 /// Produces messages whose labels (string, hash, struct) are referenced only by their
@@ -88,7 +75,7 @@ fn labels_of_in_flight_handles_survive_gc_stress_and_compaction() {
     let _: magnus::Value = ruby.eval("GC.stress = false").expect("GC.stress");
     setup(&ruby);
     assert!(
-        eval_bool(&ruby, PRODUCE_AND_CHECK),
+        eval::<bool>(&ruby, PRODUCE_AND_CHECK),
         "a label or topic changed while held by native code"
     );
 }
@@ -116,7 +103,7 @@ fn handles_dropped_by_ruby_stay_alive_in_the_in_flight_table() {
       alive == 500 && in_flight == 500 && failed == 500
     "#;
     assert!(
-        eval_bool(&ruby, code),
+        eval::<bool>(&ruby, code),
         "a handle held only by the in-flight table was collected"
     );
 }

@@ -4,21 +4,14 @@
 //! Every `#[ruby_test]` runs on the one OS thread that owns the VM (rb-sys-test-helpers),
 //! which is Ruby's main thread.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use magnus::Ruby;
+use common::{eval, ruby};
 use rb_sys_test_helpers::ruby_test;
 use waterdrop_fd::gvl::{self, Wait};
 use waterdrop_fd::pipe::Pipe;
-
-fn ruby() -> Ruby {
-    Ruby::get().expect("the test runs on the Ruby VM thread")
-}
-
-fn eval_i64(ruby: &Ruby, code: &str) -> i64 {
-    ruby.eval::<i64>(code)
-        .unwrap_or_else(|e| panic!("eval {code:?} failed: {e}"))
-}
 
 #[ruby_test]
 fn wait_readable_times_out_when_nothing_is_written() {
@@ -118,16 +111,16 @@ fn wait_readable_with_no_timeout_waits_for_the_signal() {
 #[ruby_test]
 fn another_ruby_thread_runs_while_wait_readable_waits() {
     let ruby = ruby();
-    eval_i64(
+    eval::<i64>(
         &ruby,
         "$gvl_counter = 0; $gvl_counter_thread = Thread.new { loop { $gvl_counter += 1 } }; 0",
     );
     let pipe = Pipe::new().unwrap();
-    let before = eval_i64(&ruby, "$gvl_counter");
+    let before = eval::<i64>(&ruby, "$gvl_counter");
     let outcome =
         gvl::wait_readable(&ruby, &[pipe.read_fd()], Some(Duration::from_millis(300))).unwrap();
-    let after = eval_i64(&ruby, "$gvl_counter");
-    eval_i64(&ruby, "$gvl_counter_thread.kill.join; 0");
+    let after = eval::<i64>(&ruby, "$gvl_counter");
+    eval::<i64>(&ruby, "$gvl_counter_thread.kill.join; 0");
     assert_eq!(outcome, Wait::TimedOut);
     let progress = after - before;
     eprintln!("counter thread progress during a 300 ms wait: {progress}");
@@ -141,7 +134,7 @@ fn another_ruby_thread_runs_while_wait_readable_waits() {
 #[ruby_test]
 fn thread_raise_interrupts_wait_readable_at_once() {
     let ruby = ruby();
-    eval_i64(
+    eval::<i64>(
         &ruby,
         "$gvl_raiser = Thread.new { sleep 0.2; $gvl_raised_at = Process.clock_gettime(Process::CLOCK_MONOTONIC); \
          Thread.main.raise(RuntimeError, 'interrupted by test') }; 0",
@@ -153,7 +146,7 @@ fn thread_raise_interrupts_wait_readable_at_once() {
         .eval("Process.clock_gettime(Process::CLOCK_MONOTONIC)")
         .unwrap();
     let waited = started.elapsed();
-    eval_i64(&ruby, "$gvl_raiser.join; 0");
+    eval::<i64>(&ruby, "$gvl_raiser.join; 0");
     let err = outcome.expect_err("Thread#raise must end the wait with the exception");
     assert!(
         err.to_string().contains("interrupted by test"),

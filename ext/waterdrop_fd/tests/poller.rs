@@ -3,22 +3,16 @@
 //! duplicate registrations, retiring without a loop, and forgetting a parent's registry
 //! after a fork generation change.
 
-use std::sync::Once;
+mod common;
 
+use common::{eval, ruby};
 use magnus::Ruby;
 use rb_sys_test_helpers::ruby_test;
 
-fn ruby() -> Ruby {
-    Ruby::get().expect("the test runs on the Ruby VM thread")
-}
-
 fn setup(ruby: &Ruby) {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        waterdrop_fd::init(ruby).expect("the extension initialises");
-        let _: magnus::Value = ruby
-            .eval(
-                r#"
+    common::load_extension(
+        ruby,
+        r#"
                 class PollerTestDispatcher
                   %i[delivered error statistics oauthbearer_token_refresh log callback_failed].each do |m|
                     define_method(m) { |*| nil }
@@ -32,14 +26,7 @@ fn setup(ruby: &Ruby) {
                 end
                 nil
                 "#,
-            )
-            .unwrap_or_else(|e| panic!("setup failed: {e}"));
-    });
-}
-
-fn eval<T: magnus::TryConvert>(ruby: &Ruby, code: &str) -> T {
-    ruby.eval::<T>(code)
-        .unwrap_or_else(|e| panic!("eval failed: {e}\n{code}"))
+    );
 }
 
 #[ruby_test]
