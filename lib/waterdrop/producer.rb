@@ -26,6 +26,11 @@ module WaterDrop
     PARTITION_COUNTS_MUTEX = Thread::Mutex.new
     private_constant :PARTITION_COUNTS, :PARTITION_COUNTS_MUTEX
 
+    # Messages one native call hands to librdkafka on the batch fast path: enough to make
+    # the call's own cost vanish, few enough that no call holds the GVL for more than ~1 ms.
+    FAST_BATCH_CHUNK = 512
+    private_constant :FAST_BATCH_CHUNK
+
     # @return [String] the producer's id
     attr_reader :id
     # @return [Status]
@@ -522,9 +527,10 @@ module WaterDrop
       end
     end
 
-    def dispatch_many(messages, label)
-      handles = []
-      messages.each { |m| handles << dispatch(m, label) }
+    # @param handles [Array<WaterdropFd::DeliveryHandle>] handles of the first messages,
+    #   dispatched already (by the batch fast path); dispatching goes on after them
+    def dispatch_many(messages, label, handles = [])
+      (handles.size...messages.size).each { |i| handles << dispatch(messages[i], label) }
       handles
     rescue WaterdropFd::Error => e
       error = Errors::ProduceManyError.new(handles, e.inspect)
@@ -533,6 +539,36 @@ module WaterDrop
         producer_id: id, messages: messages, dispatched: handles, error: error, type: "messages.#{label}"
       )
       raise error, cause: e
+    end
+
+    # The native client, when every message of the batch can skip the Ruby contract (the
+    # conditions of {#refresh_fast_path}, checked natively for each message first, so that
+    # an invalid message anywhere still means nothing is sent); nil otherwise.
+    def fast_batch_client(messages)
+      client = @fast_native
+      return nil unless client && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil?
+
+      client.fast_batch?(messages, @max_payload_size) ? client : nil
+    end
+
+    # Hands a checked batch to librdkafka natively, FAST_BATCH_CHUNK messages per call.
+    # Whatever the fast path did not hand over (a full queue, a fatal error, a client
+    # closed or replaced meanwhile) goes the full way, after the handles it did produce.
+    def dispatch_many_fast(client, messages, label)
+      handles = []
+      begin
+        track_operation do
+          while handles.size < messages.size
+            break if client.produce_batch(messages, handles.size, FAST_BATCH_CHUNK, @max_payload_size, handles).zero?
+          end
+        end
+      rescue WaterdropFd::Error
+        nil # the rest goes the full way below, which handles each of these errors
+      end
+      return handles if handles.size == messages.size
+
+      messages[handles.size..].each { |m| validate_message!(m) }
+      dispatch_many(messages, label, handles)
     end
 
     def partition_from_key(client, topic, config_id, key, variant)

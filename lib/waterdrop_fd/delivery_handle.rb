@@ -16,6 +16,10 @@ module WaterdropFd
     #   handle can be waited on again)
     # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
     def wait(max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS, raise_response_error: true)
+      # Delivered without error (nearly every wait): one native call builds the report.
+      report = _delivered_report
+      return report if report
+
       if pending?
         latch = _waiter || (_attach(candidate = Latch.new) ? candidate : _waiter)
         if latch && pending? && !latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
@@ -57,7 +61,7 @@ module WaterdropFd
 
     # @return [WaterdropFd::DeliveryReport] the report (error as RdkafkaError or nil)
     def create_result
-      DeliveryReport.new(partition, offset, topic, error_code.zero? ? nil : delivery_error, label)
+      _delivered_report || DeliveryReport.new(partition, offset, topic, error_code.zero? ? nil : delivery_error, label)
     end
 
     # @return [WaterdropFd::RdkafkaError, nil] the delivery error, if delivery failed

@@ -94,4 +94,41 @@ RSpec.describe "Queue full", timeout: 600 do
     end.to raise_error(WaterDrop::Errors::ProduceError) { |e| expect(e.cause.code).to eq(:queue_full) }
     expect(now_s - started).to be < 0.2
   end
+
+  it "finishes a batch that fills the queue: the rest waits its turn, in order" do
+    topic_one = mock_topic(partitions: 1)
+    producer = small_queue_producer(wait_backoff_on_queue_full: 5, wait_timeout_on_queue_full: 30_000)
+    producer.produce_sync(topic: topic_one, payload: "warm-up")
+    all_brokers_rtt(20)
+
+    handles = producer.produce_many_sync(Array.new(200) { |i| { topic: topic_one, payload: "b#{i}" } })
+    puts "[queue_full/batch] sent=200 (cap #{cap}) delivered=#{handles.count { |h| h.error_code.zero? }}"
+    expect(handles.map { |h| h.wait.offset }).to eq((1..200).to_a)
+    expect(kcat_read(topic_one, "%s").drop(1)).to eq(Array.new(200) { |i| "b#{i}" })
+  end
+
+  it "reports exactly the handed-over messages when a batch hits a full queue without waiting" do
+    producer = small_queue_producer(wait_on_queue_full: false)
+    failures = Queue.new
+    producer.monitor.subscribe("error.occurred") { |e| failures << e }
+    producer.produce_sync(topic: topic, payload: "warm-up")
+    all_brokers_down
+    batch = Array.new(cap * 3) { |i| { topic: topic, payload: "f#{i}" } }
+
+    error = nil
+    begin
+      producer.produce_many_async(batch)
+    rescue WaterDrop::Errors::ProduceManyError => e
+      error = e
+    end
+    expect(error).to be_a(WaterDrop::Errors::ProduceManyError)
+    expect(error.cause.code).to eq(:queue_full)
+    expect(error.dispatched.size).to eq(cap)
+    event = failures.pop
+    expect(event[:type]).to eq("messages.produce_many_async")
+    expect(event[:dispatched]).to equal(error.dispatched)
+    expect(event[:messages]).to equal(batch)
+    all_brokers_up
+    expect(error.dispatched.map { |h| h.wait(max_wait_timeout_ms: 30_000).error }).to eq([nil] * cap)
+  end
 end

@@ -6,7 +6,9 @@
 use magnus::gc::Marker;
 use magnus::typed_data::Obj;
 use magnus::value::{Opaque, ReprValue};
-use magnus::{prelude::*, DataTypeFunctions, Error, RModule, Ruby, TypedData, Value};
+use std::sync::OnceLock;
+
+use magnus::{prelude::*, DataTypeFunctions, Error, RClass, RModule, Ruby, TypedData, Value};
 use parking_lot::Mutex;
 
 /// Error code used for handles whose report can never arrive (client destroyed, or the
@@ -119,6 +121,24 @@ impl DeliveryHandle {
         true
     }
 
+    /// The report of a handle delivered without error, built here because that is what
+    /// nearly every `wait` returns; nil while pending or when delivery failed (the Ruby
+    /// side builds those, with their error object).
+    fn delivered_report(ruby: &Ruby, rb_self: &Self) -> Result<Option<Value>, Error> {
+        let o = rb_self.outcome();
+        if o.pending || o.err != 0 {
+            return Ok(None);
+        }
+        let report = report_class(ruby)?.new_instance((
+            o.partition,
+            o.offset,
+            ruby.get_inner(rb_self.topic),
+            ruby.qnil(),
+            ruby.get_inner(rb_self.label),
+        ))?;
+        Ok(Some(report))
+    }
+
     /// The attached latch, if any (while pending).
     fn waiter(ruby: &Ruby, rb_self: &Self) -> Option<Value> {
         rb_self.outcome.lock().waiter.map(|w| ruby.get_inner(w))
@@ -134,6 +154,21 @@ pub fn release_waiter(ruby: &Ruby, waiter: Opaque<Value>) -> Result<(), Error> {
 
 pub type HandleObj = Obj<DeliveryHandle>;
 
+/// `WaterdropFd::DeliveryReport` (defined in Ruby), looked up once. The class is kept
+/// alive by its constant and registered with the GC (pinned), so it is never collected
+/// or moved.
+fn report_class(ruby: &Ruby) -> Result<RClass, Error> {
+    static CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
+    if let Some(class) = CLASS.get() {
+        return Ok(ruby.get_inner(*class));
+    }
+    let root: RModule = ruby.class_object().const_get("WaterdropFd")?;
+    let class: RClass = root.const_get("DeliveryReport")?;
+    ruby.gc_register_mark_object(class);
+    let _ = CLASS.set(class.into());
+    Ok(class)
+}
+
 pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
     let class = root.define_class("DeliveryHandle", ruby.class_object())?;
     class.undef_default_alloc_func();
@@ -143,6 +178,10 @@ pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
     class.define_method("error_code", magnus::method!(DeliveryHandle::error_code, 0))?;
     class.define_method("label", magnus::method!(DeliveryHandle::label, 0))?;
     class.define_method("topic", magnus::method!(DeliveryHandle::topic, 0))?;
+    class.define_private_method(
+        "_delivered_report",
+        magnus::method!(DeliveryHandle::delivered_report, 0),
+    )?;
     class.define_private_method("_waiter", magnus::method!(DeliveryHandle::waiter, 0))?;
     class.define_private_method("_attach", magnus::method!(DeliveryHandle::attach, 1))?;
     let _ = class.as_value();

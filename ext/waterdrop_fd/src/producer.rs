@@ -64,6 +64,49 @@ impl ProducerCore {
         }
     }
 
+    /// Produces one message read by the fast path; `None` when its headers need the Ruby
+    /// path (nothing is produced then).
+    fn produce_fields(&self, ruby: &Ruby, fields: &fastpath::Fields) -> Result<Option<HandleObj>> {
+        // The last Ruby allocation before librdkafka copies the message: every VALUE read
+        // so far is on the caller's stack frame (pinned), header strings are read only after it.
+        let handle = ruby.obj_wrap(DeliveryHandle::new(fields.topic.as_value(), fields.label));
+        let header_strings = match fields.headers {
+            None => Vec::new(),
+            Some(h) => match fastpath::header_pairs(h) {
+                Some(pairs) => pairs,
+                None => return Ok(None),
+            },
+        };
+        let id = self.in_flight.lock().insert(Opaque::from(handle));
+        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
+        // these strings can be mutated, moved or freed while librdkafka reads them (it copies
+        // payload, key and headers: RD_KAFKA_MSG_F_COPY).
+        let result = unsafe {
+            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
+                .iter()
+                .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
+                .collect();
+            let msg = OutMessage {
+                topic: fields.topic.as_slice(),
+                topic_config: 0,
+                payload: fields.payload.as_ref().map(|s| s.as_slice()),
+                key: fields.key.as_ref().map(|s| s.as_slice()),
+                partition: fields.partition,
+                timestamp_ms: fields.timestamp_ms,
+                headers: &header_slices,
+                opaque: id,
+            };
+            self.client.produce(&msg)
+        };
+        match result {
+            Ok(()) => Ok(Some(handle)),
+            Err(e) => {
+                self.in_flight.lock().remove(id);
+                Err(e.into())
+            }
+        }
+    }
+
     /// Serves the main queue until it is empty or `deadline` passes. Returns true when the
     /// queue was drained, false when the deadline cut the drain short (the caller must then
     /// make sure the producer is served again: librdkafka will not write to the pipe).
@@ -361,48 +404,59 @@ impl Producer {
         message: Value,
         max_payload_size: usize,
     ) -> Result<Option<HandleObj>> {
-        let Some(fields) = fastpath::read(ruby, message, max_payload_size) else {
-            return Ok(None);
-        };
-        let core = &rb_self.core;
-        // The last Ruby allocation before librdkafka copies the message: every VALUE read
-        // so far is on this stack frame (pinned), header strings are read only after it.
-        let handle = ruby.obj_wrap(DeliveryHandle::new(fields.topic.as_value(), fields.label));
-        let header_strings = match fields.headers {
-            None => Vec::new(),
-            Some(h) => match fastpath::header_pairs(h) {
-                Some(pairs) => pairs,
-                None => return Ok(None),
-            },
-        };
-        let id = core.in_flight.lock().insert(Opaque::from(handle));
-        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
-        // these strings can be mutated, moved or freed while librdkafka reads them (it copies
-        // payload, key and headers: RD_KAFKA_MSG_F_COPY).
-        let result = unsafe {
-            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
-                .iter()
-                .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
-                .collect();
-            let msg = OutMessage {
-                topic: fields.topic.as_slice(),
-                topic_config: 0,
-                payload: fields.payload.as_ref().map(|s| s.as_slice()),
-                key: fields.key.as_ref().map(|s| s.as_slice()),
-                partition: fields.partition,
-                timestamp_ms: fields.timestamp_ms,
-                headers: &header_slices,
-                opaque: id,
-            };
-            core.client.produce(&msg)
-        };
-        match result {
-            Ok(()) => Ok(Some(handle)),
-            Err(e) => {
-                core.in_flight.lock().remove(id);
-                Err(e.into())
-            }
+        match fastpath::read(ruby, message, max_payload_size) {
+            Some(fields) => rb_self.core.produce_fields(ruby, &fields),
+            None => Ok(None),
         }
+    }
+
+    /// Whether every message of `messages` can take the fast path (nothing is produced):
+    /// the batch APIs check the whole batch first, so that an invalid message anywhere
+    /// still means nothing is sent.
+    fn fast_batch(ruby: &Ruby, _rb_self: &Self, messages: RArray, max_payload_size: usize) -> bool {
+        (0..messages.len()).all(|i| {
+            let Ok(message) = messages.entry::<Value>(i as isize) else {
+                return false;
+            };
+            fastpath::read(ruby, message, max_payload_size).is_some_and(|fields| {
+                fields
+                    .headers
+                    .is_none_or(|h| fastpath::header_pairs(h).is_some())
+            })
+        })
+    }
+
+    /// Produces up to `count` messages of `messages` from index `from` by the fast path,
+    /// pushing each handle onto `handles`. Returns how many were produced: fewer than asked
+    /// when the array ends or a message needs the Ruby path. A produce error is raised after
+    /// the handles produced before it were pushed, so the caller knows where to go on.
+    /// Batches are handed over in chunks so that no call holds the GVL for long.
+    fn produce_batch(
+        ruby: &Ruby,
+        rb_self: &Self,
+        messages: RArray,
+        from: usize,
+        count: usize,
+        max_payload_size: usize,
+        handles: RArray,
+    ) -> Result<usize> {
+        let mut produced = 0;
+        while produced < count {
+            let index = from + produced;
+            if index >= messages.len() {
+                break;
+            }
+            let message: Value = messages.entry(index as isize)?;
+            let Some(fields) = fastpath::read(ruby, message, max_payload_size) else {
+                break;
+            };
+            match rb_self.core.produce_fields(ruby, &fields)? {
+                Some(handle) => handles.push(handle)?,
+                None => break,
+            }
+            produced += 1;
+        }
+        Ok(produced)
     }
 
     /// Waits (GVL released) until everything was delivered; false on timeout.
@@ -567,6 +621,8 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     class.define_singleton_method("new", magnus::function!(Producer::new, 3))?;
     class.define_method("produce", magnus::method!(Producer::produce, 8))?;
     class.define_method("try_produce", magnus::method!(Producer::try_produce, 2))?;
+    class.define_method("fast_batch?", magnus::method!(Producer::fast_batch, 2))?;
+    class.define_method("produce_batch", magnus::method!(Producer::produce_batch, 5))?;
     class.define_method(
         "register_topic_config",
         magnus::method!(Producer::register_topic_config, 1),

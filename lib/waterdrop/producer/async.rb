@@ -40,9 +40,12 @@ module WaterDrop
       # @raise [Errors::ProduceManyError]
       def produce_many_async(messages)
         messages = middleware.run_many(messages)
-        messages.each { |m| validate_message!(m) }
+        fast = fast_batch_client(messages)
+        messages.each { |m| validate_message!(m) } unless fast
         @monitor.instrument("messages.produced_async", producer_id: id, messages: messages) do
-          in_transaction_if_transactional { dispatch_many(messages, "produce_many_async") }
+          in_transaction_if_transactional do
+            fast ? dispatch_many_fast(fast, messages, "produce_many_async") : dispatch_many(messages, "produce_many_async")
+          end
         end
       end
     end
