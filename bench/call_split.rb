@@ -2,17 +2,21 @@
 
 # Splits the cost of one produce_async call: the whole API call against the native call it
 # ends in (try_produce), CPU time of the calling thread, on an in-process mock cluster.
-#   ruby bench/call_split.rb [connected producers, default 1]
+#   ruby bench/call_split.rb [connected producers, default 1] [polling mode, default fd]
 $LOAD_PATH.unshift(File.expand_path("../lib", __dir__))
 require "waterdrop_fd"
 
 count = Integer(ARGV.fetch(0, "1"))
+mode = ARGV.fetch(1, "fd").to_sym
 calls = 10_000
 runs = 8
 cluster = WaterdropFd::Testing::MockCluster.new(brokers: 3)
 cluster.create_topic("split", partitions: 4)
 fleet = Array.new(count) do
-  WaterDrop::Producer.new { |c| c.kafka = { "bootstrap.servers": cluster.bootstrap_servers, "statistics.interval.ms": 0 } }
+  WaterDrop::Producer.new do |c|
+    c.kafka = { "bootstrap.servers": cluster.bootstrap_servers, "statistics.interval.ms": 0 }
+    c.polling.mode = mode
+  end
 end
 fleet.each { |p| p.produce_sync(topic: "split", payload: "warm") }
 producer = fleet.first

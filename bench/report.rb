@@ -7,6 +7,7 @@ module Bench
   class Report
     COLUMNS = %i[fd thread raw].freeze
     API_NAMES = { async: "produce_async + wait all", many_sync: "produce_many_sync" }.freeze
+    GVL_LOADS = { request: "produce_sync loops", flat_out: "flat out: produce_async x 1,000 + wait, repeated" }.freeze
 
     def initialize(settings, context, sections)
       @s = settings
@@ -100,12 +101,15 @@ module Bench
     def gvl_table
       return unless @gvl
 
-      rows = @gvl.values.map do |r|
-        [r[:mode].to_s, fmt_int(r[:solo_per_sec].round), fmt_int(r[:busy_per_sec].round),
-         "#{(r[:ratio] * 100).round}%", fmt_int(r[:msgs_per_sec].round)]
+      rows = @gvl.values.flat_map do |r|
+        r[:loads].map do |load, l|
+          [r[:mode].to_s, GVL_LOADS.fetch(load.to_sym), fmt_int(r[:solo_per_sec].round), fmt_int(l[:busy_per_sec].round),
+           "#{(l[:ratio] * 100).round}%", fmt_int(l[:msgs_per_sec].round)]
+        end
       end
       table("GVL: CPU-bound Ruby thread (counter loop) with #{@s.gvl_producers} producers producing, #{@s.gvl_seconds} s",
-            ["mode", "iterations/s alone", "iterations/s with producers", "kept", "msg/s meanwhile"], rows)
+            ["mode", "producers' load", "iterations/s alone", "iterations/s with producers", "kept", "msg/s meanwhile"],
+            rows)
     end
 
     def targets_table

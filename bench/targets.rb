@@ -57,8 +57,10 @@ module Bench
 
     def gvl_rows
       fd = @gvl&.fetch(:fd, nil) or return []
-      [["CPU-bound thread keeps >= 90% with #{fd[:producers]} :fd producers",
-        "#{(fd[:ratio] * 100).round}%", fd[:ratio] >= 0.9]]
+      fd[:loads].map do |load, l|
+        ["CPU-bound thread keeps >= 90% with #{fd[:producers]} :fd producers (#{Report::GVL_LOADS.fetch(load.to_sym)})",
+         "#{(l[:ratio] * 100).round}%", l[:ratio] >= 0.9]
+      end
     end
 
     def fmt(value)

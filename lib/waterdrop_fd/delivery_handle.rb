@@ -31,28 +31,26 @@ module WaterdropFd
       create_result
     end
 
-    # Waits until every handle has its report (or the time is up), with one latch for the
-    # whole batch: the poller counts it down as reports arrive.
+    # Waits until every handle has its report (or the time is up), on one latch for the
+    # whole batch: the poller counts the batch down natively as reports arrive and releases
+    # the latch once, with the last one.
     #
-    # @param handles [Array<DeliveryHandle>]
+    # @param handles [Array<DeliveryHandle>] (handles of a Ruby client, which answer `wait`,
+    #   are waited on one by one)
     # @param max_wait_timeout_ms [Integer, nil] for the whole batch; nil waits without limit
     # @return [Array<DeliveryHandle>] the handles
     # @raise [WaterdropFd::WaitTimeoutError] when some report did not arrive in time
     def self.wait_all(handles, max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS)
-      pending = handles.select(&:pending?)
-      return handles if pending.empty?
-
-      latch = CountdownLatch.new(pending.size)
       deadline = max_wait_timeout_ms && (Process.clock_gettime(Process::CLOCK_MONOTONIC) + max_wait_timeout_ms / 1000.0)
-      shared = pending.select { |h| h.send(:_attach, latch) }
-      # Reports that arrived in the meantime, or handles someone else waits on already.
-      (pending.size - shared.size).times { latch.release! }
-      unless latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
+      latch = Latch.new
+      countdown = BatchCountdown.new(latch)
+      # Handles someone else waits on already, and a Ruby client's: waited on one by one below.
+      taken = countdown.attach(handles)
+      if countdown.remaining.positive? && !latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
         raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms"
       end
 
-      # Handles that had another waiter attached: wait for each within what is left.
-      (pending - shared).each do |h|
+      taken.each do |h|
         left = deadline && ((deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)) * 1000).ceil
         h.wait(max_wait_timeout_ms: left && [left, 0].max, raise_response_error: false)
       end

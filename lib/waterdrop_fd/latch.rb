@@ -49,25 +49,4 @@ module WaterdropFd
     def monotonic = Process.clock_gettime(Process::CLOCK_MONOTONIC)
   end
 
-  # A latch released by the `count`-th call to {#release!} (one per handle of a batch).
-  class CountdownLatch < Latch
-    # @param count [Integer] releases needed
-    def initialize(count)
-      super()
-      @count = count
-    end
-
-    # Counts one release down; releases the waiters at zero.
-    # @return [Boolean] whether this call released them
-    def release!
-      @mutex.synchronize do
-        @count -= 1
-        return false if @count.positive?
-
-        @released = true
-        @cond.broadcast
-      end
-      true
-    end
-  end
 end

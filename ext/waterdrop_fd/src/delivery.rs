@@ -3,18 +3,30 @@
 //! completed by the poller thread. Waiting is done in Ruby (`lib/waterdrop_fd/delivery_handle.rb`)
 //! on a latch object that the poller releases, so waits cooperate with Fiber schedulers.
 
+use std::sync::OnceLock;
+
 use magnus::gc::Marker;
 use magnus::typed_data::Obj;
-use magnus::value::{Opaque, ReprValue};
-use std::sync::OnceLock;
+use magnus::value::{LazyId, Opaque, ReprValue};
 
 use magnus::{prelude::*, DataTypeFunctions, Error, RClass, RModule, Ruby, TypedData, Value};
 use parking_lot::Mutex;
+
+use crate::countdown;
 
 /// Error code used for handles whose report can never arrive (client destroyed, or the
 /// message belongs to the parent process after a fork): librdkafka's `_DESTROY` (-197)
 /// and `_PURGE_QUEUE` (-152) are reused so users see familiar codes.
 pub const ERR_DESTROY: i32 = -197;
+
+/// What attaching a waiter to a handle did.
+pub enum Attach {
+    Attached,
+    /// The report arrived already: nothing to wait for.
+    Done,
+    /// Another waiter is attached (only one per handle).
+    Taken,
+}
 
 #[derive(Clone, Copy)]
 struct Outcome {
@@ -110,15 +122,24 @@ impl DeliveryHandle {
         ruby.get_inner(rb_self.topic)
     }
 
+    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion,
+    /// unless the report arrived already or another waiter is attached.
+    pub fn attach_waiter(&self, waiter: Value) -> Attach {
+        let mut o = self.outcome.lock();
+        if !o.pending {
+            return Attach::Done;
+        }
+        if o.waiter.is_some() {
+            return Attach::Taken;
+        }
+        o.waiter = Some(waiter.into());
+        Attach::Attached
+    }
+
     /// Attaches `latch` to be released on completion. Returns false (and attaches nothing)
     /// when the report already arrived, or when another latch is attached already.
     fn attach(rb_self: &Self, latch: Value) -> bool {
-        let mut o = rb_self.outcome.lock();
-        if !o.pending || o.waiter.is_some() {
-            return false;
-        }
-        o.waiter = Some(latch.into());
-        true
+        matches!(rb_self.attach_waiter(latch), Attach::Attached)
     }
 
     /// The report of a handle delivered without error, built here because that is what
@@ -145,10 +166,12 @@ impl DeliveryHandle {
     }
 }
 
-/// Releases a waiter object (a `WaterdropFd::Latch`) from the poller thread.
+/// Releases a waiter (a `WaterdropFd::Latch`, or a batch countdown) from the poller thread.
 pub fn release_waiter(ruby: &Ruby, waiter: Opaque<Value>) -> Result<(), Error> {
-    let w = ruby.get_inner(waiter);
-    let _: Value = w.funcall("release!", ())?;
+    static RELEASE: LazyId = LazyId::new("release!");
+    if let Some(latch) = countdown::latch_to_release(ruby, ruby.get_inner(waiter)) {
+        let _: Value = latch.funcall(*RELEASE, ())?;
+    }
     Ok(())
 }
 

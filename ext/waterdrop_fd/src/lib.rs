@@ -5,6 +5,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod countdown;
 pub mod delivery;
 pub mod errors;
 pub mod fastpath;
@@ -60,6 +61,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     native.define_singleton_method("fork_generation", function!(fork_generation, 0))?;
     native.define_singleton_method("native_thread_count", function!(native_thread_count, 0))?;
     delivery::init(ruby, &root)?;
+    countdown::init(ruby, &root)?;
     producer::init(ruby, &native)?;
     poller::init(ruby, &native)?;
     testing::init(ruby, &root)?;

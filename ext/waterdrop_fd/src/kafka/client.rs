@@ -56,11 +56,56 @@ type TopicConfig = Vec<(CString, CString)>;
 /// Topic handles of one topic configuration, by topic name.
 type TopicHandles = HashMap<Vec<u8>, NonNull<rd::rd_kafka_topic_t>>;
 
+/// Topic handles by topic configuration id, then by name, with the one used last checked
+/// first: a producer mostly writes to the topic it wrote to a moment ago, and comparing the
+/// name is much cheaper than hashing it (this runs for every message).
+#[derive(Default)]
+struct Topics {
+    by_config: HashMap<usize, TopicHandles>,
+    last: Option<(usize, Vec<u8>, NonNull<rd::rd_kafka_topic_t>)>,
+}
+
+impl Topics {
+    fn get(&mut self, config: usize, name: &[u8]) -> Option<NonNull<rd::rd_kafka_topic_t>> {
+        if let Some((c, n, t)) = &self.last {
+            if *c == config && n.as_slice() == name {
+                return Some(*t);
+            }
+        }
+        let t = *self.by_config.get(&config)?.get(name)?;
+        self.remember(config, name, t);
+        Some(t)
+    }
+
+    fn insert(&mut self, config: usize, name: &[u8], t: NonNull<rd::rd_kafka_topic_t>) {
+        self.by_config
+            .entry(config)
+            .or_default()
+            .insert(name.to_vec(), t);
+        self.remember(config, name, t);
+    }
+
+    fn remember(&mut self, config: usize, name: &[u8], t: NonNull<rd::rd_kafka_topic_t>) {
+        match &mut self.last {
+            Some((c, n, last)) => {
+                *c = config;
+                n.clear();
+                n.extend_from_slice(name);
+                *last = t;
+            }
+            None => self.last = Some((config, name.to_vec(), t)),
+        }
+    }
+
+    fn into_handles(self) -> impl Iterator<Item = NonNull<rd::rd_kafka_topic_t>> {
+        self.by_config.into_values().flat_map(HashMap::into_values)
+    }
+}
+
 struct Handle {
     rk: NonNull<rd::rd_kafka_t>,
     main_queue: NonNull<rd::rd_kafka_queue_t>,
-    /// Topic handles by topic configuration id, then by name.
-    topics: Mutex<HashMap<usize, TopicHandles>>,
+    topics: Mutex<Topics>,
     /// Index 0 is "no topic configuration".
     topic_configs: Mutex<Vec<TopicConfig>>,
 }
@@ -112,7 +157,7 @@ impl Client {
             handle: RwLock::new(Some(Handle {
                 rk,
                 main_queue,
-                topics: Mutex::new(HashMap::new()),
+                topics: Mutex::new(Topics::default()),
                 topic_configs: Mutex::new(vec![Vec::new()]),
             })),
             fork_generation: fork::generation(),
@@ -684,8 +729,8 @@ impl Handle {
         config: usize,
     ) -> Result<NonNull<rd::rd_kafka_topic_t>, KafkaError> {
         let mut topics = self.topics.lock();
-        if let Some(t) = topics.get(&config).and_then(|by_name| by_name.get(name)) {
-            return Ok(*t);
+        if let Some(t) = topics.get(config, name) {
+            return Ok(t);
         }
         let cname = CString::new(name).map_err(|_| {
             KafkaError::from_code(rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as i32)
@@ -710,7 +755,7 @@ impl Handle {
         let rkt = unsafe { rd::rd_kafka_topic_new(self.rk.as_ptr(), cname.as_ptr(), conf) };
         match NonNull::new(rkt) {
             Some(t) => {
-                topics.entry(config).or_default().insert(name.to_vec(), t);
+                topics.insert(config, name, t);
                 Ok(t)
             }
             None => {
@@ -823,12 +868,7 @@ impl Handle {
 
     fn destroy(self) {
         let _guard = fork::lifecycle_guard();
-        for t in self
-            .topics
-            .into_inner()
-            .into_values()
-            .flat_map(HashMap::into_values)
-        {
+        for t in self.topics.into_inner().into_handles() {
             // SAFETY: topic handles are ours and released once, before the client.
             unsafe { rd::rd_kafka_topic_destroy(t.as_ptr()) };
         }
