@@ -101,15 +101,23 @@ module Bench
     def gvl_table
       return unless @gvl
 
+      pct = ->(v) { "#{(v * 100).round}%" }
       rows = @gvl.values.flat_map do |r|
         r[:loads].map do |load, l|
-          [r[:mode].to_s, GVL_LOADS.fetch(load.to_sym), fmt_int(r[:solo_per_sec].round), fmt_int(l[:busy_per_sec].round),
-           "#{(l[:ratio] * 100).round}%", fmt_int(l[:msgs_per_sec].round)]
+          [r[:mode].to_s, GVL_LOADS.fetch(load.to_sym), fmt_int(l[:solo_per_sec].round), fmt_int(l[:busy_per_sec].round),
+           pct.(l[:ratio]), l[:ratios].map(&pct).join(" / "), pct.(l[:cpu_share]), fmt_int(l[:msgs_per_sec].round)]
         end
       end
-      table("GVL: CPU-bound Ruby thread (counter loop) with #{@s.gvl_producers} producers producing, #{@s.gvl_seconds} s",
-            ["mode", "producers' load", "iterations/s alone", "iterations/s with producers", "kept", "msg/s meanwhile"],
-            rows)
+      table("GVL: CPU-bound Ruby thread (counter loop) with #{@s.gvl_producers} producers producing, " \
+            "#{Gvl::PAIRS} x (#{@s.gvl_seconds} s alone, #{@s.gvl_seconds} s with producers)",
+            ["mode", "producers' load", "iterations/s alone", "iterations/s with producers", "kept (median pair)",
+             "kept, each pair", "CPU share kept", "msg/s meanwhile"], rows) +
+        "\nKept = iterations/s with producers / iterations/s in the solo window just before; CPU share kept = " \
+        "the counter thread's CPU time per wall second, loaded / alone (its share of the GVL, which does not " \
+        "move with this VM's CPU speed).\n" +
+        "\nWith produce_sync loops the counter keeps most of its rate because the producers starve: a " \
+        "thread woken by its delivery report gets the GVL only when the counter's 100 ms time slice " \
+        "ends (MRI's scheduler, both modes alike), hence the low msg/s. The target row uses the flat-out load.\n"
     end
 
     def targets_table

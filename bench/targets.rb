@@ -58,12 +58,15 @@ module Bench
       ]
     end
 
+    # The target reads "while 25 producers produce": the flat-out load. The produce_sync-loop
+    # load is shown in the GVL table only; there MRI's scheduler starves the producers (a
+    # woken thread waits for the CPU-bound thread's 100 ms time slice to end), which keeps
+    # the counter's share high without saying anything good about the producers.
     def gvl_rows
       fd = @gvl&.fetch(:fd, nil) or return []
-      fd[:loads].map do |load, l|
-        ["CPU-bound thread keeps >= 90% with #{fd[:producers]} :fd producers (#{Report::GVL_LOADS.fetch(load.to_sym)})",
-         "#{(l[:ratio] * 100).round}%", l[:ratio] >= 0.9]
-      end
+      load = fd[:loads][:flat_out] or return []
+      [["CPU-bound thread keeps >= 90% with #{fd[:producers]} :fd producers producing flat out",
+        "#{(load[:ratio] * 100).round}%", load[:ratio] >= 0.9]]
     end
 
     def fmt(value)

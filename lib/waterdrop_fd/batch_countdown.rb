@@ -4,6 +4,7 @@ module WaterdropFd
   # The waiter {DeliveryHandle.wait_all} attaches to the pending handles of a batch (the
   # counting is native: `attach`, `remaining`, `latch`). This file adds waiting, for a handle
   # whose batch wait timed out and that is waited on again by itself.
+  # @api private
   class BatchCountdown
     # Waits until the whole batch has its reports.
     # @param timeout [Float, nil] seconds; nil waits without limit
