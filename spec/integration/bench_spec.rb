@@ -1,0 +1,52 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "open3"
+require "tmpdir"
+
+# `bin/bench` end to end with tiny sizes: every section runs against its own mock cluster
+# (and rawbench), and the report has every table, a row per case, the targets and the chart.
+# The figures themselves are not checked here: they are timings (docs/benchmarks.md).
+RSpec.describe "bin/bench", timeout: 300 do
+  root = File.expand_path("../..", __dir__)
+
+  # The rawbench binary where bin/bench looks for it, built first if missing (the Ruby
+  # matrix builds only the extension).
+  def ensure_rawbench(root)
+    path = File.join(ENV.fetch("CARGO_TARGET_DIR", File.join(root, "target")), "release", "rawbench")
+    return if File.executable?(path)
+
+    cargo_home = File.join(ENV.fetch("CARGO_HOME", File.join(Dir.home, ".cargo")), "bin")
+    env = { "PATH" => [cargo_home, ENV.fetch("PATH", "")].join(File::PATH_SEPARATOR) }
+    out, status = Open3.capture2e(env, "cargo", "build", "--release", "--bin", "rawbench", chdir: root)
+    raise "building rawbench failed:\n#{out}" unless status.success?
+  end
+
+  it "writes a report with every section, a row per case, the targets and a PNG chart" do
+    ensure_rawbench(root)
+    Dir.mktmpdir do |dir|
+      out = File.join(dir, "bench.md")
+      stdout, stderr, status = Open3.capture3(
+        RbConfig.ruby, File.join(root, "bin", "bench"), "--quick", "--producers", "1,2", "--messages", "200",
+        "--out", out, chdir: root
+      )
+      expect(status).to be_success, "bin/bench failed:\n#{stderr}"
+      expect(stderr).to include("throughput 1/", "wrote #{out}")
+
+      report = File.read(out)
+      expect(stdout).to include("### Targets")
+      headings = report.scan(/^### (.+)$/).flatten.map { |h| h[/\A[^(,:]+/].strip }
+      expect(headings).to eq(["Throughput", "Throughput", "produce_async per-call cost at 1 producer",
+                              "produce_sync latency", "Idle cost", "GVL", "Targets"])
+      %w[produce_async produce_many_sync].each do |api|
+        table = report[/### Throughput, #{api} .*?\n\n(.*?)\n\n/m, 1]
+        rows = table.lines.drop(2).map { |l| l.split("|").map(&:strip).reject(&:empty?) }
+        expect(rows.map { |r| r.first(2) }).to eq([%w[1 200], %w[2 200]])
+        expect(rows.map { |r| r[2..4] }.flatten).to all(match(/\A[\d,]+/))
+      end
+      expect(report).to include("| fd | produce_sync loops |", "| thread | flat out:")
+      expect(report.scan(/^\| .+ \| (met|\*\*not met\*\*) \|$/).size).to eq(8)
+      expect(File.binread(File.join(dir, "bench.png"), 8)).to eq("\x89PNG\r\n\x1A\n".b)
+    end
+  end
+end
