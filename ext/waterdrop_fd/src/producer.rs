@@ -22,7 +22,7 @@ use crate::delivery::{release_waiter, DeliveryHandle, HandleObj, ERR_DESTROY};
 use crate::errors::{Error, Result};
 use crate::fastpath;
 use crate::inflight::InFlight;
-use crate::kafka::client::{Client, GroupMetadata, OutMessage, TxnOffset, TxnOp};
+use crate::kafka::client::{Client, ClientError, GroupMetadata, OutMessage, TxnOffset, TxnOp};
 use crate::kafka::conf::Conf;
 use crate::kafka::event::EventKind;
 use crate::worker;
@@ -77,29 +77,42 @@ impl ProducerCore {
                 None => return Ok(None),
             },
         };
+        self.enqueue(handle, |id| {
+            // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
+            // these strings can be mutated, moved or freed while librdkafka reads them (it
+            // copies payload, key and headers: RD_KAFKA_MSG_F_COPY).
+            unsafe {
+                let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
+                    .collect();
+                let msg = OutMessage {
+                    topic: fields.topic.as_slice(),
+                    topic_config: 0,
+                    payload: fields.payload.as_ref().map(|s| s.as_slice()),
+                    key: fields.key.as_ref().map(|s| s.as_slice()),
+                    partition: fields.partition,
+                    timestamp_ms: fields.timestamp_ms,
+                    headers: &header_slices,
+                    opaque: id,
+                };
+                self.client.produce(&msg)
+            }
+        })
+        .map(Some)
+    }
+
+    /// Puts `handle` in the in-flight table and hands its message to librdkafka with
+    /// `produce(id)`; the entry is taken out again when librdkafka refuses the message, so
+    /// the table only ever holds handles whose report will come.
+    fn enqueue(
+        &self,
+        handle: HandleObj,
+        produce: impl FnOnce(usize) -> std::result::Result<(), ClientError>,
+    ) -> Result<HandleObj> {
         let id = self.in_flight.lock().insert(Opaque::from(handle));
-        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
-        // these strings can be mutated, moved or freed while librdkafka reads them (it copies
-        // payload, key and headers: RD_KAFKA_MSG_F_COPY).
-        let result = unsafe {
-            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
-                .iter()
-                .map(|(k, v)| (k.as_slice(), Some(v.as_slice())))
-                .collect();
-            let msg = OutMessage {
-                topic: fields.topic.as_slice(),
-                topic_config: 0,
-                payload: fields.payload.as_ref().map(|s| s.as_slice()),
-                key: fields.key.as_ref().map(|s| s.as_slice()),
-                partition: fields.partition,
-                timestamp_ms: fields.timestamp_ms,
-                headers: &header_slices,
-                opaque: id,
-            };
-            self.client.produce(&msg)
-        };
-        match result {
-            Ok(()) => Ok(Some(handle)),
+        match produce(id) {
+            Ok(()) => Ok(handle),
             Err(e) => {
                 self.in_flight.lock().remove(id);
                 Err(e.into())
@@ -304,37 +317,31 @@ impl Producer {
         if header_strings.len() % 2 != 0 {
             return Err(Error::Argument("headers must be name/value pairs".into()));
         }
-        let id = core.in_flight.lock().insert(Opaque::from(handle));
-        // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
-        // these strings can be mutated or freed while librdkafka reads them; librdkafka
-        // copies payload, key and headers (RD_KAFKA_MSG_F_COPY) before returning.
-        let result = unsafe {
-            let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
-                .chunks(2)
-                .map(|kv| {
-                    let name = kv[0].as_ref().map(|s| s.as_slice()).unwrap_or(b"");
-                    (name, kv[1].as_ref().map(|s| s.as_slice()))
-                })
-                .collect();
-            let msg = OutMessage {
-                topic: topic.as_slice(),
-                topic_config,
-                payload: payload.as_ref().map(|s| s.as_slice()),
-                key: key.as_ref().map(|s| s.as_slice()),
-                partition,
-                timestamp_ms,
-                headers: &header_slices,
-                opaque: id,
-            };
-            core.client.produce(&msg)
-        };
-        match result {
-            Ok(()) => Ok(handle),
-            Err(e) => {
-                core.in_flight.lock().remove(id);
-                Err(e.into())
+        core.enqueue(handle, |id| {
+            // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none
+            // of these strings can be mutated or freed while librdkafka reads them; librdkafka
+            // copies payload, key and headers (RD_KAFKA_MSG_F_COPY) before returning.
+            unsafe {
+                let header_slices: Vec<(&[u8], Option<&[u8]>)> = header_strings
+                    .chunks(2)
+                    .map(|kv| {
+                        let name = kv[0].as_ref().map(|s| s.as_slice()).unwrap_or(b"");
+                        (name, kv[1].as_ref().map(|s| s.as_slice()))
+                    })
+                    .collect();
+                let msg = OutMessage {
+                    topic: topic.as_slice(),
+                    topic_config,
+                    payload: payload.as_ref().map(|s| s.as_slice()),
+                    key: key.as_ref().map(|s| s.as_slice()),
+                    partition,
+                    timestamp_ms,
+                    headers: &header_slices,
+                    opaque: id,
+                };
+                core.client.produce(&msg)
             }
-        }
+        })
     }
 
     /// Registers topic-level settings (`[[key, value], ...]`); returns the id to produce with.
