@@ -541,20 +541,29 @@ module WaterDrop
       raise error, cause: e
     end
 
-    # The native client, when every message of the batch can skip the Ruby contract (the
-    # conditions of {#refresh_fast_path}, checked natively for each message first, so that
-    # an invalid message anywhere still means nothing is sent); nil otherwise.
-    def fast_batch_client(messages)
+    # Validates a batch before anything is sent: natively, when every message can skip the
+    # Ruby contract (the conditions of {#refresh_fast_path}, checked for each message first,
+    # so that an invalid message anywhere still means nothing is sent), else by the contract.
+    # @return [WaterdropFd::Native::Producer, nil] the client to hand the batch over to
+    #   natively, or nil for the full path
+    def validate_batch!(messages)
       client = @fast_native
-      return nil unless client && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil?
+      if client && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
+         client.fast_batch?(messages, @max_payload_size)
+        return client
+      end
 
-      client.fast_batch?(messages, @max_payload_size) ? client : nil
+      messages.each { |m| validate_message!(m) }
+      nil
     end
 
-    # Hands a checked batch to librdkafka natively, FAST_BATCH_CHUNK messages per call.
-    # Whatever the fast path did not hand over (a full queue, a fatal error, a client
-    # closed or replaced meanwhile) goes the full way, after the handles it did produce.
-    def dispatch_many_fast(client, messages, label)
+    # Dispatches a batch validated by {#validate_batch!}. With a native client, FAST_BATCH_CHUNK
+    # messages go per call; whatever the native path did not hand over (a full queue, a fatal
+    # error, a client closed or replaced meanwhile) goes the full way, after the handles it did
+    # produce.
+    def dispatch_batch(client, messages, label)
+      return dispatch_many(messages, label) unless client
+
       handles = []
       begin
         track_operation do

@@ -40,12 +40,9 @@ module WaterDrop
       # @raise [Errors::ProduceManyError]
       def produce_many_async(messages)
         messages = middleware.run_many(messages)
-        fast = fast_batch_client(messages)
-        messages.each { |m| validate_message!(m) } unless fast
+        client = validate_batch!(messages)
         @monitor.instrument("messages.produced_async", producer_id: id, messages: messages) do
-          in_transaction_if_transactional do
-            fast ? dispatch_many_fast(fast, messages, "produce_many_async") : dispatch_many(messages, "produce_many_async")
-          end
+          in_transaction_if_transactional { dispatch_batch(client, messages, "produce_many_async") }
         end
       end
     end

@@ -32,11 +32,10 @@ module WaterDrop
       # @raise [Errors::ProduceManyError] with `#dispatched`
       def produce_many_sync(messages)
         messages = middleware.run_many(messages)
-        fast = fast_batch_client(messages)
-        messages.each { |m| validate_message!(m) } unless fast
+        client = validate_batch!(messages)
         @monitor.instrument("messages.produced_sync", producer_id: id, messages: messages) do
           in_transaction_if_transactional do
-            handles = fast ? dispatch_many_fast(fast, messages, "produce_many_sync") : dispatch_many(messages, "produce_many_sync")
+            handles = dispatch_batch(client, messages, "produce_many_sync")
             timeout = current_variant.max_wait_timeout
             WaterdropFd::DeliveryHandle.wait_all(handles, max_wait_timeout_ms: timeout)
             handles
