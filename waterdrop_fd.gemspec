@@ -22,6 +22,7 @@ Gem::Specification.new do |spec|
   patterns = %w[
     lib/**/*.rb
     sig/**/*.rbs
+    exe/*
     ext/waterdrop_fd/Cargo.toml
     ext/waterdrop_fd/build.rs
     ext/waterdrop_fd/extconf.rb
@@ -34,6 +35,8 @@ Gem::Specification.new do |spec|
   ]
   spec.files = patterns.flat_map { |pattern| Dir.glob(pattern, base: __dir__) }.uniq.sort
 
+  spec.bindir = "exe"
+  spec.executables = ["waterdrop_fd-demo"]
   spec.require_paths = ["lib"]
   spec.extensions = ["ext/waterdrop_fd/extconf.rb"]
 end

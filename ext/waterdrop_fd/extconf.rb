@@ -45,6 +45,16 @@ def find_cargo
   nil
 end
 
+# What gets installed is stripped (the release profile keeps debug info for profiling, which
+# makes the library ~38 MB); `rake compile` in a checkout keeps the symbols.
+def find_strip
+  ENV.fetch("PATH", "").split(File::PATH_SEPARATOR).each do |dir|
+    candidate = File.join(dir, "strip")
+    return candidate if !dir.empty? && File.file?(candidate) && File.executable?(candidate)
+  end
+  nil
+end
+
 cargo = find_cargo
 unless cargo
   warn <<~MSG
@@ -81,6 +91,7 @@ makefile = <<~MAKE
 
   RUBY = #{mk(RbConfig.ruby)}
   CARGO = #{mk(cargo)}
+  STRIP = #{mk(find_strip || 'true')}
   GEM_ROOT = #{mk(gem_root)}
   MANIFEST = $(GEM_ROOT)/Cargo.toml
   PROFILE = #{profile}
@@ -122,6 +133,7 @@ makefile = <<~MAKE
   install: $(DLLIB)
   \tmkdir -p "$(INSTALL_DIR)"
   \tcp "$(DLLIB)" "$(INSTALL_DIR)/$(DLLIB)"
+  \t"$(STRIP)" --strip-unneeded "$(INSTALL_DIR)/$(DLLIB)"
   \t@echo "==> installed $(INSTALL_DIR)/$(DLLIB)"
   ifeq ($(REMOVE_TARGET_DIR),1)
   \trm -rf "$(CARGO_TARGET_DIR)"
