@@ -1,61 +1,19 @@
 # frozen_string_literal: true
 
+require_relative "rdkafka_error_methods"
+require_relative "rdkafka_bridge"
+
 module WaterdropFd
   # Base class of the errors raised by the native layer.
-  class Error < StandardError; end
+  class Error < StandardError
+    extend RdkafkaBridge
+  end
 
-  # An error reported by librdkafka. Mirrors `Rdkafka::RdkafkaError` of rdkafka-ruby:
-  # {#code} is librdkafka's error name as a Symbol (`:queue_full`, `:msg_timed_out`, ...)
-  # and {#rdkafka_response} its number.
+  # An error reported by librdkafka (see {RdkafkaErrorMethods}): {#code} is librdkafka's
+  # error name as a Symbol and {#rdkafka_response} its number. When `Rdkafka::RdkafkaError`
+  # exists, instances are also `Rdkafka::RdkafkaError`s (see {RdkafkaBridge}).
   class RdkafkaError < Error
-    # @return [Integer] librdkafka's numeric error code
-    attr_reader :rdkafka_response
-    # @return [String, nil] extra text from the broker or librdkafka, if any
-    attr_reader :broker_message
-
-    # @param rdkafka_response [Integer] librdkafka error code
-    # @param message [String, nil] description (librdkafka's own text by default)
-    # @param fatal [Boolean] whether the client is in a fatal state
-    # @param retryable [Boolean] whether the operation may be retried
-    # @param abortable [Boolean] whether the transaction must be aborted
-    # @param broker_message [String, nil] extra detail
-    def initialize(rdkafka_response, message = nil, fatal: false, retryable: false, abortable: false,
-                   broker_message: nil)
-      @rdkafka_response = Integer(rdkafka_response)
-      @fatal = fatal || @rdkafka_response == -150
-      @retryable = retryable
-      @abortable = abortable
-      @broker_message = broker_message
-      @description = message || Native.err2str(@rdkafka_response)
-      super(build_message)
-    end
-
-    # @return [Symbol] librdkafka's error name, lower-cased, without the leading underscore
-    def code
-      @code ||= Native.err2name(@rdkafka_response).downcase.delete_prefix("_").to_sym
-    end
-
-    # @return [Boolean]
-    def fatal? = @fatal
-
-    # @return [Boolean]
-    def retryable? = @retryable
-
-    # @return [Boolean]
-    def abortable? = @abortable
-
-    # @return [Boolean] equality by error code and message
-    def ==(other)
-      other.is_a?(self.class) && other.rdkafka_response == rdkafka_response && other.message == message
-    end
-
-    private
-
-    def build_message
-      text = +"#{@description} (#{code})"
-      text << "\n#{@broker_message}" if @broker_message
-      text
-    end
+    include RdkafkaErrorMethods
   end
 
   # Raised when the librdkafka client behind a producer is closed.

@@ -92,13 +92,16 @@ impl magnus::error::IntoError for Error {
 }
 
 /// Builds a `WaterdropFd::RdkafkaError` (falls back to RuntimeError if that fails).
+/// Through the class's Ruby `new`, which answers a subclass of `Rdkafka::RdkafkaError`
+/// when that class exists (lib/waterdrop_fd/rdkafka_bridge.rb).
 pub fn kafka_error(ruby: &Ruby, k: &KafkaError) -> RbError {
     let cls = class(ruby, "RdkafkaError");
     let kwargs = ruby.hash_new();
     let _ = kwargs.aset(ruby.to_symbol("fatal"), k.fatal);
     let _ = kwargs.aset(ruby.to_symbol("retryable"), k.retriable);
     let _ = kwargs.aset(ruby.to_symbol("abortable"), k.txn_requires_abort);
-    match cls.new_instance((k.code, k.message.as_str(), magnus::KwArgs(kwargs))) {
+    let args = (k.code, k.message.as_str(), magnus::KwArgs(kwargs));
+    match cls.funcall::<_, _, magnus::Exception>("new", args) {
         Ok(exc) => RbError::from(exc),
         Err(e) => e,
     }

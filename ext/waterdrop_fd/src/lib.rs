@@ -5,6 +5,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod cgmetadata;
 pub mod countdown;
 pub mod delivery;
 pub mod errors;
@@ -63,6 +64,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     delivery::init(ruby, &root)?;
     countdown::init(ruby, &root)?;
     producer::init(ruby, &native)?;
+    cgmetadata::init(ruby, &native)?;
     poller::init(ruby, &native)?;
     testing::init(ruby, &root)?;
     resolve_classes(ruby);

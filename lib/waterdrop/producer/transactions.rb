@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative "../../waterdrop_fd/foreign_group_metadata"
+
 module WaterDrop
   class Producer
     # Kafka transactions, for producers configured with a `transactional.id`.
@@ -103,18 +105,20 @@ module WaterDrop
       # `:group_instance_id` (String or Symbol keys). waterdrop_fd builds librdkafka's group
       # metadata from these values with its own librdkafka.
       #
-      # A consumer that only answers `consumer_group_metadata_pointer` (the raw
-      # `rd_kafka_consumer_group_metadata_t *` of karafka-rdkafka's consumer, which WaterDrop
-      # passes to librdkafka as is) is refused with {Errors::TransactionalOffsetInvalidError}:
-      # that pointer belongs to another librdkafka build, whose memory layout and allocator
-      # this gem cannot rely on, so reading or freeing it here could corrupt memory. Wrap
-      # such a consumer in an object that also answers `consumer_group_metadata`.
+      # A consumer that only answers `consumer_group_metadata_pointer` (karafka-rdkafka's
+      # consumer, as Karafka passes it) is served too: that
+      # `rd_kafka_consumer_group_metadata_t *` belongs to the consumer's librdkafka, another
+      # build than this gem's, so it is never given to this gem's librdkafka. The metadata is
+      # serialized by the consumer's library and read back by this gem's (see
+      # {WaterdropFd::ForeignGroupMetadata}); the pointer is then released with the consumer's
+      # library, as WaterDrop does.
       #
       # With a group id only (generation -1, no member id), the broker accepts the offsets
       # only while the group has no active members (a group that is not consuming, or is
       # managed by hand); a live member must pass its generation and member id.
       #
-      # @param consumer [#consumer_group_metadata] the consumer whose progress is committed
+      # @param consumer [#consumer_group_metadata, #consumer_group_metadata_pointer] the
+      #   consumer whose progress is committed
       # @param message [#topic, #partition, #offset] the last message processed
       # @param offset_metadata [String, nil] metadata stored with the offset
       # @return [nil]
@@ -361,20 +365,24 @@ module WaterDrop
       #   `consumer`, as {WaterdropFd::Native::Producer#send_offsets_to_transaction} takes it
       # @raise [Errors::TransactionalOffsetInvalidError]
       def transactional_consumer_group(consumer)
-        unless consumer.respond_to?(:consumer_group_metadata)
-          reason =
-            if consumer.respond_to?(:consumer_group_metadata_pointer)
-              "answers only #consumer_group_metadata_pointer: that librdkafka pointer belongs to another " \
-              "librdkafka build and is never used by waterdrop_fd; also define #consumer_group_metadata " \
-              "returning the group id or { group_id:, generation_id:, member_id:, group_instance_id: }"
-            else
-              "must respond to #consumer_group_metadata (the group id, or a Hash with :group_id, " \
-              ":generation_id, :member_id and :group_instance_id)"
-            end
-          raise Errors::TransactionalOffsetInvalidError, { consumer: reason }.inspect
-        end
+        return normalize_consumer_group(consumer.consumer_group_metadata) if consumer.respond_to?(:consumer_group_metadata)
+        return foreign_consumer_group(consumer) if consumer.respond_to?(:consumer_group_metadata_pointer)
 
-        normalize_consumer_group(consumer.consumer_group_metadata)
+        invalid_consumer_group!(
+          "must respond to #consumer_group_metadata (the group id, or a Hash with :group_id, :generation_id, " \
+          ":member_id and :group_instance_id) or #consumer_group_metadata_pointer (karafka-rdkafka's consumer)"
+        )
+      end
+
+      # The group of a consumer that runs on another librdkafka and offers only its metadata
+      # pointer: serialized there, read here, the pointer released there.
+      def foreign_consumer_group(consumer)
+        pointer = consumer.consumer_group_metadata_pointer
+        begin
+          WaterdropFd::ForeignGroupMetadata.read(pointer)
+        ensure
+          WaterdropFd::ForeignGroupMetadata.destroy(pointer) unless pointer.nil?
+        end
       end
 
       def normalize_consumer_group(metadata)

@@ -489,15 +489,18 @@ RSpec.describe "WaterDrop::Producer transactions" do
 
       it "refuses a consumer without #consumer_group_metadata" do
         expect { mark(Object.new) }.to raise_error(
-          WaterDrop::Errors::TransactionalOffsetInvalidError, /consumer.*must respond to #consumer_group_metadata/
+          WaterDrop::Errors::TransactionalOffsetInvalidError,
+          /consumer.*must respond to #consumer_group_metadata .* or #consumer_group_metadata_pointer/
         )
       end
 
-      it "refuses a consumer that only hands out a librdkafka pointer of another build" do
+      # A live pointer is served (spec/broker/foreign_group_metadata_spec.rb).
+      it "refuses a consumer whose #consumer_group_metadata_pointer is NULL" do
         consumer = Object.new
-        def consumer.consumer_group_metadata_pointer = raise("must never be called")
+        def consumer.consumer_group_metadata_pointer = 0
         expect { mark(consumer) }.to raise_error(
-          WaterDrop::Errors::TransactionalOffsetInvalidError, /another librdkafka build/
+          WaterDrop::Errors::TransactionalOffsetInvalidError,
+          '{:consumer=>"#consumer_group_metadata_pointer returned a NULL pointer"}'
         )
       end
 
