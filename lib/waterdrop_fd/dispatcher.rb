@@ -7,7 +7,15 @@ module WaterdropFd
   class Dispatcher
     # librdkafka's "purged from the queue" (-152) and "purged while in flight" (-151).
     PURGE_CODES = [-152, -151].freeze
-    private_constant :PURGE_CODES
+    # librdkafka's "all brokers down" (-187): it follows the error that took the brokers
+    # down (authentication, TLS handshake), which stays the one worth reporting.
+    ALL_BROKERS_DOWN = -187
+    private_constant :PURGE_CODES, :ALL_BROKERS_DOWN
+
+    # @return [WaterdropFd::RdkafkaError, nil] the last client-level error (wrong
+    #   credentials, failed TLS handshake, broker down) since {#clear_client_error}: what a
+    #   delivery that times out was waiting for
+    attr_reader :client_error
 
     # @param producer [WaterDrop::Producer]
     def initialize(producer)
@@ -51,11 +59,14 @@ module WaterdropFd
 
     # A client-level error (librdkafka's error event).
     def error(code, reason, fatal)
-      @monitor.instrument(
-        "error.occurred",
-        caller: self, producer_id: @producer_id, error: RdkafkaError.new(code, reason, fatal: fatal),
-        type: "librdkafka.error"
-      )
+      error = RdkafkaError.new(code, reason, fatal: fatal)
+      @client_error = error if code != ALL_BROKERS_DOWN || @client_error.nil?
+      @monitor.instrument("error.occurred", caller: self, producer_id: @producer_id, error: error, type: "librdkafka.error")
+    end
+
+    # Forgets {#client_error} (a delivery succeeded, so the cause is gone).
+    def clear_client_error
+      @client_error = nil
     end
 
     # A statistics JSON document: parsed, decorated with deltas (`config.statistics_decorator`)
@@ -68,8 +79,14 @@ module WaterdropFd
     end
 
     # librdkafka asks for an OAuth bearer token (SASL/OAUTHBEARER): `event[:bearer]` takes it.
+    # A listener that raises is reported as `callbacks.oauthbearer_token_refresh.error` and
+    # its message handed to librdkafka as the token failure, so librdkafka fails the
+    # authentication with that reason (and asks again later) instead of waiting for a token.
     def oauthbearer_token_refresh(_config)
       @monitor.instrument("oauthbearer.token_refresh", bearer: @bearer, caller: self)
+    rescue StandardError => e
+      @bearer.oauthbearer_set_token_failure("token provider failed: #{e.class}: #{e.message}")
+      raise
     end
 
     # A librdkafka log line.

@@ -15,11 +15,17 @@ module WaterDrop
         validate_message!(message)
         @monitor.instrument("message.produced_sync", producer_id: id, message: message) do
           in_transaction_if_transactional do
-            dispatch(message, "produce_sync").wait(
+            report = dispatch(message, "produce_sync").wait(
               max_wait_timeout_ms: current_variant.max_wait_timeout, raise_response_error: true
             )
+            @dispatcher&.clear_client_error if @dispatcher&.client_error
+            report
           end
         end
+      rescue WaterdropFd::WaitTimeoutError => e
+        # Timed out waiting: the client error that kept the message from the broker (wrong
+        # credentials, a failed TLS handshake) is the cause worth reporting, when there is one.
+        raise_produce_error(@dispatcher&.client_error || e, message, "message.produce_sync")
       rescue WaterdropFd::Error => e
         raise_produce_error(e, message, "message.produce_sync")
       end
