@@ -7,15 +7,15 @@ module WaterdropFd
   class Dispatcher
     # librdkafka's "purged from the queue" (-152) and "purged while in flight" (-151).
     PURGE_CODES = [-152, -151].freeze
-    # librdkafka's "all brokers down" (-187): it follows the error that took the brokers
-    # down (authentication, TLS handshake), which stays the one worth reporting.
-    ALL_BROKERS_DOWN = -187
-    private_constant :PURGE_CODES, :ALL_BROKERS_DOWN
+    # librdkafka's authentication (-169) and TLS (-181) errors; a transport error (-195) is
+    # one when OpenSSL reported it (the broker's alert for a missing client certificate).
+    SECURITY_CODES = [-169, -181].freeze
+    TRANSPORT = -195
+    private_constant :PURGE_CODES, :SECURITY_CODES, :TRANSPORT
 
-    # @return [WaterdropFd::RdkafkaError, nil] the last client-level error (wrong
-    #   credentials, failed TLS handshake, broker down) since {#clear_client_error}: what a
-    #   delivery that times out was waiting for
-    attr_reader :client_error
+    # @return [WaterdropFd::RdkafkaError, nil] the last authentication or TLS error since
+    #   {#clear_security_error}: what a delivery that times out was kept from the broker by
+    attr_reader :security_error
 
     # @param producer [WaterDrop::Producer]
     def initialize(producer)
@@ -60,13 +60,15 @@ module WaterdropFd
     # A client-level error (librdkafka's error event).
     def error(code, reason, fatal)
       error = RdkafkaError.new(code, reason, fatal: fatal)
-      @client_error = error if code != ALL_BROKERS_DOWN || @client_error.nil?
+      if SECURITY_CODES.include?(code) || (code == TRANSPORT && reason.to_s.include?("SSL routines"))
+        @security_error = error
+      end
       @monitor.instrument("error.occurred", caller: self, producer_id: @producer_id, error: error, type: "librdkafka.error")
     end
 
-    # Forgets {#client_error} (a delivery succeeded, so the cause is gone).
-    def clear_client_error
-      @client_error = nil
+    # Forgets {#security_error} (a delivery succeeded, so the cause is gone).
+    def clear_security_error
+      @security_error = nil
     end
 
     # A statistics JSON document: parsed, decorated with deltas (`config.statistics_decorator`)
