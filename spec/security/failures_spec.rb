@@ -77,6 +77,13 @@ RSpec.describe "Failing to connect to a secured listener" do
                              message: /Failed to acquire SASL OAUTHBEARER token: token provider failed: IOError: identity provider unreachable/)
   end
 
+  it "keeps WaitTimeoutError as the cause when nothing about security failed (no broker listens)" do
+    producer = failing_producer({ "bootstrap.servers": "127.0.0.1:1" })
+    error, = attempt(producer)
+    expect(error.cause).to be_a(WaterdropFd::WaitTimeoutError)
+    expect(error.cause.message).to eq("Waiting for delivery timed out after 3000 ms")
+  end
+
   it "reports the raising token provider itself as a callback error", security: :oauthbearer do
     producer = failing_producer(security_kafka(:oauthbearer), provider: SecurityHelpers::FailingTokenProvider.new)
     attempt(producer)
