@@ -71,6 +71,16 @@ RSpec.describe "Failing to connect to a secured listener" do
     expect_failure(failing_producer(kafka), code: :transport, message: /SSL routines::.*alert bad certificate/)
   end
 
+  it "reports an expired client certificate as the broker's TLS alert", security: :mtls do
+    Dir.mktmpdir do |dir|
+      kafka = security_kafka(:mtls).merge(expired_client_certificate(dir))
+      kafka.delete(:"ssl.key.password")
+      # The broker's JSSE answers an expired certificate with alert 46, "certificate
+      # unknown": all the client can learn.
+      expect_failure(failing_producer(kafka), code: :transport, message: /SSL routines::sslv3 alert certificate unknown/)
+    end
+  end
+
   it "reports a token provider that raises as an authentication error with its reason", security: :oauthbearer do
     producer = failing_producer(security_kafka(:oauthbearer), provider: SecurityHelpers::FailingTokenProvider.new)
     expect_failure(producer, code: :authentication,

@@ -100,6 +100,24 @@ module SecurityHelpers
     out.lines.map(&:chomp)
   end
 
+  # A client certificate signed by bin/kafka's throwaway CA (its key sits beside the
+  # ssl.ca.location file) that expired yesterday.
+  # @return [Hash{Symbol => String}] ssl.certificate.location and ssl.key.location
+  def expired_client_certificate(dir)
+    ca_cert = security_settings(:mtls).fetch("ssl.ca.location")
+    ca_key = File.join(File.dirname(ca_cert), "ca.key")
+    key, csr, cert = %w[expired.key expired.csr expired.crt].map { |name| File.join(dir, name) }
+    [
+      ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=#{PRINCIPAL}", "-keyout", key, "-out", csr],
+      ["openssl", "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAserial", File.join(dir, "ca.srl"),
+       "-CAcreateserial", "-days", "-1", "-out", cert]
+    ].each do |command|
+      _out, err, status = Open3.capture3(*command)
+      raise "#{command.first(2).join(" ")} failed: #{err}" unless status.success?
+    end
+    { "ssl.certificate.location": cert, "ssl.key.location": key }
+  end
+
   # A throwaway CA the broker's certificate is not signed by (for the wrong-CA case).
   # @return [String] path of its PEM certificate
   def foreign_ca(dir)
