@@ -6,6 +6,8 @@ module Bench
   # Parses bin/bench's command line into {Settings}.
   class Options
     SECTIONS = %i[throughput latency idle gvl].freeze
+    # Opt-in sections (`--tls`): they need more than one broker listener.
+    EXTRA_SECTIONS = %i[tls].freeze
     ROOT = File.expand_path("..", __dir__)
 
     def self.parse(argv)
@@ -24,6 +26,7 @@ module Bench
 
     def parse(argv)
       parser.parse!(argv)
+      @s.only = @s.only + [:tls] if @tls && !@s.only.include?(:tls)
       @s
     end
 
@@ -37,6 +40,7 @@ module Bench
         o.on("--messages LIST", Array, "messages per producer (default 1000,10000)") { |l| @s.messages = ints(l) }
         o.on("--producers LIST", Array, "producer counts (default 1,2,5,10,25)") { |l| @s.producers = ints(l) }
         o.on("--only LIST", Array, "sections: #{SECTIONS.join(',')}") { |l| @s.only = sections(l) }
+        o.on("--tls", "also measure TLS beside plaintext (needs KAFKA_CLIENT_CONFIG_SSL from bin/kafka)") { @tls = true }
         o.on("--out PATH", "markdown report (default docs/benchmarks.md; the PNG goes beside it)") { |p| @s.out = File.expand_path(p) }
         o.on("--topic NAME", "topic (default bench)") { |t| @s.topic = t }
         o.on("--rawbench PATH", "rawbench binary (default target/release/rawbench)") { |p| @s.rawbench = p }
@@ -61,7 +65,7 @@ module Bench
 
     def sections(list)
       list.map(&:to_sym).each do |name|
-        raise OptionParser::InvalidArgument, "unknown section #{name}" unless SECTIONS.include?(name)
+        raise OptionParser::InvalidArgument, "unknown section #{name}" unless (SECTIONS + EXTRA_SECTIONS).include?(name)
       end
     end
   end

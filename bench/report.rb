@@ -12,11 +12,11 @@ module Bench
     def initialize(settings, context, sections)
       @s = settings
       @c = context
-      @t, @l, @idle, @gvl = sections.values_at(:throughput, :latency, :idle, :gvl)
+      @t, @l, @idle, @gvl, @tls = sections.values_at(:throughput, :latency, :idle, :gvl, :tls)
     end
 
     def tables
-      [throughput_tables, call_cost_table, latency_table, idle_table, gvl_table, targets_table].compact.join("\n")
+      [throughput_tables, call_cost_table, latency_table, idle_table, gvl_table, tls_table, targets_table].compact.join("\n")
     end
 
     def document(chart)
@@ -125,6 +125,17 @@ module Bench
       return if rows.empty?
 
       table("Targets", %w[target measured status], rows.map { |t, m, ok| [t, m, ok ? "met" : "**not met**"] })
+    end
+
+    def tls_table
+      return unless @tls
+
+      rows = @tls.results.map do |(api, count, messages), cols|
+        plain, ssl = Stats.median(cols[:plaintext]), Stats.median(cols[:ssl])
+        [API_NAMES.fetch(api), count, fmt_int(messages), spread(cols[:plaintext]), spread(cols[:ssl]), ratio(ssl, plain)]
+      end
+      table("Cost of TLS (msg/s, :fd; #{@tls.description})",
+            ["API", "producers", "messages each", "plaintext", "ssl", "ssl / plaintext"], rows)
     end
 
     def spread(values, digits = 0)

@@ -34,6 +34,11 @@ module Bench
       sections = {}
       sections[:throughput] = Throughput.new(@s, raw, @progress).run if @s.section?(:throughput)
       sections[:latency] = Latency.new(@s, raw, @progress).run if @s.section?(:latency)
+      if @s.section?(:tls)
+        reason = Tls.unavailable_reason
+        abort "bin/bench --tls: #{reason}" if reason
+        sections[:tls] = Tls.new(@s, @progress).run
+      end
       %i[idle gvl].each do |name|
         next unless @s.section?(name)
 

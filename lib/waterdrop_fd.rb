@@ -21,6 +21,7 @@ require "json"
 
 require_relative "waterdrop_fd/version"
 require_relative "waterdrop_fd/errors"
+require_relative "waterdrop_fd/redaction"
 require_relative "waterdrop_fd/native"
 require_relative "waterdrop_fd/latch"
 require_relative "waterdrop_fd/batch_countdown"

@@ -42,7 +42,7 @@ module WaterDrop
     }
     setting :deliver, default: true
     setting :client_class, default: Clients::Rdkafka
-    setting :kafka, default: -> { {} }
+    setting :kafka, default: -> { WaterdropFd::Redaction::Settings.new }
     setting :middleware, default: -> { Middleware.new }
     setting :oauth do
       setting :token_provider_listener, default: false
@@ -54,6 +54,13 @@ module WaterDrop
         setting :max_time, default: 100
         setting :periodic_poll_interval, default: 1_000
       end
+    end
+
+    # librdkafka settings. Kept as {WaterdropFd::Redaction::Settings}, so printing the
+    # config never shows `sasl.password`, `ssl.key.password`, `ssl.key.pem` and other secrets.
+    # @param value [Hash{Symbol => Object}]
+    def kafka=(value)
+      @values[:kafka] = value.is_a?(Hash) ? WaterdropFd::Redaction::Settings.from(value) : value
     end
 
     # Applies the user's block, validates, and fills in WaterDrop's kafka defaults.

@@ -37,6 +37,15 @@ module WaterDrop
       @values.transform_values { |v| v.is_a?(ConfigNode) ? v.to_h : v }
     end
 
+    # The settings, for people: librdkafka secrets show as `[FILTERED]` and objects (logger,
+    # monitor, listeners, procs) by their class only, so printing a config never prints a
+    # password, a private key or a token some listener holds.
+    # @return [String]
+    def inspect
+      parts = @values.map { |name, value| "#{name}=#{inspect_setting(value)}" }
+      "#<#{self.class.name || "WaterDrop::ConfigNode"} #{parts.join(" ")}>"
+    end
+
     # Walks every leaf with its dotted path.
     # @yieldparam path [String]
     # @yieldparam value [Object]
@@ -45,6 +54,19 @@ module WaterDrop
       @values.each do |name, value|
         path = prefix ? "#{prefix}.#{name}" : name.to_s
         value.is_a?(ConfigNode) ? value.each_leaf(path, &block) : yield(path, value)
+      end
+    end
+
+    private
+
+    def inspect_setting(value)
+      case value
+      when ConfigNode then value.inspect
+      when Hash then WaterdropFd::Redaction.redact(value).inspect
+      when Array then "[#{value.map { |item| inspect_setting(item) }.join(", ")}]"
+      when String, Symbol, Numeric, true, false, nil then value.inspect
+      when Module then value.name || value.inspect
+      else "#<#{value.class.name}>"
       end
     end
   end

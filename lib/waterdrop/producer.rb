@@ -412,7 +412,7 @@ module WaterDrop
     def build_native_client
       dispatcher = WaterdropFd::Dispatcher.new(self)
       native = WaterdropFd::Native::Producer.new(native_settings, dispatcher, oauthbearer?)
-      dispatcher.bind(native)
+      @dispatcher = dispatcher.bind(native)
       native
     end
 

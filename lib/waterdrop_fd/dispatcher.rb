@@ -7,7 +7,15 @@ module WaterdropFd
   class Dispatcher
     # librdkafka's "purged from the queue" (-152) and "purged while in flight" (-151).
     PURGE_CODES = [-152, -151].freeze
-    private_constant :PURGE_CODES
+    # librdkafka's authentication (-169) and TLS (-181) errors; a transport error (-195) is
+    # one when OpenSSL reported it (the broker's alert for a missing client certificate).
+    SECURITY_CODES = [-169, -181].freeze
+    TRANSPORT = -195
+    private_constant :PURGE_CODES, :SECURITY_CODES, :TRANSPORT
+
+    # @return [WaterdropFd::RdkafkaError, nil] the last authentication or TLS error since
+    #   {#clear_security_error}: what a delivery that times out was kept from the broker by
+    attr_reader :security_error
 
     # @param producer [WaterDrop::Producer]
     def initialize(producer)
@@ -51,11 +59,16 @@ module WaterdropFd
 
     # A client-level error (librdkafka's error event).
     def error(code, reason, fatal)
-      @monitor.instrument(
-        "error.occurred",
-        caller: self, producer_id: @producer_id, error: RdkafkaError.new(code, reason, fatal: fatal),
-        type: "librdkafka.error"
-      )
+      error = RdkafkaError.new(code, reason, fatal: fatal)
+      if SECURITY_CODES.include?(code) || (code == TRANSPORT && reason.to_s.include?("SSL routines"))
+        @security_error = error
+      end
+      @monitor.instrument("error.occurred", caller: self, producer_id: @producer_id, error: error, type: "librdkafka.error")
+    end
+
+    # Forgets {#security_error} (a delivery succeeded, so the cause is gone).
+    def clear_security_error
+      @security_error = nil
     end
 
     # A statistics JSON document: parsed, decorated with deltas (`config.statistics_decorator`)
@@ -68,8 +81,14 @@ module WaterdropFd
     end
 
     # librdkafka asks for an OAuth bearer token (SASL/OAUTHBEARER): `event[:bearer]` takes it.
+    # A listener that raises is reported as `callbacks.oauthbearer_token_refresh.error` and
+    # its message handed to librdkafka as the token failure, so librdkafka fails the
+    # authentication with that reason (and asks again later) instead of waiting for a token.
     def oauthbearer_token_refresh(_config)
       @monitor.instrument("oauthbearer.token_refresh", bearer: @bearer, caller: self)
+    rescue StandardError => e
+      @bearer.oauthbearer_set_token_failure("token provider failed: #{e.class}: #{e.message}")
+      raise
     end
 
     # A librdkafka log line.

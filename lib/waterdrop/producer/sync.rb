@@ -9,17 +9,24 @@ module WaterDrop
       #   `partition_key:`, `timestamp:`, `headers:`, `label:`
       # @return [WaterdropFd::DeliveryReport]
       # @raise [Errors::MessageInvalidError]
-      # @raise [Errors::ProduceError] with the librdkafka error (or wait timeout) as `#cause`
+      # @raise [Errors::ProduceError] with the librdkafka error (or wait timeout) as `#cause`;
+      #   a timeout while authentication or the TLS handshake fails has that error as `#cause`
       def produce_sync(message)
         message = middleware.run(message)
         validate_message!(message)
         @monitor.instrument("message.produced_sync", producer_id: id, message: message) do
           in_transaction_if_transactional do
-            dispatch(message, "produce_sync").wait(
+            report = dispatch(message, "produce_sync").wait(
               max_wait_timeout_ms: current_variant.max_wait_timeout, raise_response_error: true
             )
+            @dispatcher&.clear_security_error if @dispatcher&.security_error
+            report
           end
         end
+      rescue WaterdropFd::WaitTimeoutError => e
+        # Timed out waiting: when wrong credentials or a failed TLS handshake kept the message
+        # from the broker, that error is the cause worth reporting (a plain timeout otherwise).
+        raise_produce_error(@dispatcher&.security_error || e, message, "message.produce_sync")
       rescue WaterdropFd::Error => e
         raise_produce_error(e, message, "message.produce_sync")
       end
