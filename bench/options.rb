@@ -5,7 +5,7 @@ require "optparse"
 module Bench
   # Parses bin/bench's command line into {Settings}.
   class Options
-    SECTIONS = %i[throughput latency idle gvl].freeze
+    SECTIONS = %i[throughput latency idle gvl cluster].freeze
     ROOT = File.expand_path("..", __dir__)
 
     def self.parse(argv)

@@ -12,11 +12,11 @@ module Bench
     def initialize(settings, context, sections)
       @s = settings
       @c = context
-      @t, @l, @idle, @gvl = sections.values_at(:throughput, :latency, :idle, :gvl)
+      @t, @l, @idle, @gvl, @cluster = sections.values_at(:throughput, :latency, :idle, :gvl, :cluster)
     end
 
     def tables
-      [throughput_tables, call_cost_table, latency_table, idle_table, gvl_table, targets_table].compact.join("\n")
+      [throughput_tables, call_cost_table, cluster_table, latency_table, idle_table, gvl_table, targets_table].compact.join("\n")
     end
 
     def document(chart)
@@ -75,6 +75,21 @@ module Bench
       end
       table("produce_async per-call cost at 1 producer (produce loop / #{fmt_int(@s.messages.max)} messages, µs)",
             ["column", "µs/call (wall)", "µs/call (CPU of the producing thread)"], rows)
+    end
+
+    # The cluster's :fd figures beside the single broker's :fd figures of the same case.
+    def cluster_table
+      return unless @cluster
+
+      rows = @cluster.results.map do |(api, count, messages), cols|
+        single = @t&.results&.dig([api, count, messages], :fd)
+        single = nil if single&.empty?
+        [API_NAMES.fetch(api), count.to_s, fmt_int(messages), spread(cols[:fd]), spread(single),
+         ratio(Stats.median(cols[:fd]), single && Stats.median(single))]
+      end
+      table("Throughput on a 3-node cluster (#{ClusterThroughput.servers}; replication factor 3, " \
+            "min.insync.replicas 2, acks=all), :fd (msg/s, median (min–max))",
+            ["API", "producers", "messages each", "cluster", "single broker", "cluster / single"], rows)
     end
 
     def latency_table

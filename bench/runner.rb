@@ -34,6 +34,9 @@ module Bench
       sections = {}
       sections[:throughput] = Throughput.new(@s, raw, @progress).run if @s.section?(:throughput)
       sections[:latency] = Latency.new(@s, raw, @progress).run if @s.section?(:latency)
+      if @s.section?(:cluster) && ClusterThroughput.servers
+        sections[:cluster] = ClusterThroughput.new(@s, @progress).run
+      end
       %i[idle gvl].each do |name|
         next unless @s.section?(name)
 
