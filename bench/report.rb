@@ -77,12 +77,14 @@ module Bench
             ["column", "µs/call (wall)", "µs/call (CPU of the producing thread)"], rows)
     end
 
-    # The cluster's :fd figures beside the single broker's :fd figures of the same case.
+    # The cluster's :fd figures beside the single broker's :fd figures of the same case (when
+    # the run's broker is a real Kafka broker, not the mock cluster).
     def cluster_table
       return unless @cluster
 
+      real_broker = !ENV.fetch("KAFKA_BOOTSTRAP_SERVERS", "").empty?
       rows = @cluster.results.map do |(api, count, messages), cols|
-        single = @t&.results&.dig([api, count, messages], :fd)
+        single = real_broker ? @t&.results&.dig([api, count, messages], :fd) : nil
         single = nil if single&.empty?
         [API_NAMES.fetch(api), count.to_s, fmt_int(messages), spread(cols[:fd]), spread(single),
          ratio(Stats.median(cols[:fd]), single && Stats.median(single))]

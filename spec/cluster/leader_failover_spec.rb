@@ -38,8 +38,10 @@ RSpec.describe "Leader crash on a three-node cluster", cluster: true, timeout: 2
     load.stop
 
     stats = verify_stream("leader_failover", load, read_back(topic), started: started)
+    first_ack = load.acked.select { |p, _| load.sent_at[p] >= killed_at }.values.min
     puts "[cluster/leader_failover] killed node #{leader} (leader of partition 0); node #{new_leader} led it " \
-         "#{elected_after.round(1)}s later; back in the ISR after #{back_after.round(1)}s; " \
+         "#{elected_after.round(1)}s later; first ack of a message sent after the kill " \
+         "#{(first_ack - killed_at).round(1)}s after it; back in the ISR after #{back_after.round(1)}s; " \
          "rss_mib=#{cluster_rss_mib}"
     expect(stats[:failed]).to eq(0)
     expect(stats[:acked]).to eq(stats[:sent])
