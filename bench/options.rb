@@ -5,7 +5,7 @@ require "optparse"
 module Bench
   # Parses bin/bench's command line into {Settings}.
   class Options
-    SECTIONS = %i[throughput latency idle gvl].freeze
+    SECTIONS = %i[throughput latency idle gvl cluster].freeze
     # Opt-in sections (`--tls`): they need more than one broker listener.
     EXTRA_SECTIONS = %i[tls].freeze
     ROOT = File.expand_path("..", __dir__)

@@ -12,11 +12,12 @@ module Bench
     def initialize(settings, context, sections)
       @s = settings
       @c = context
-      @t, @l, @idle, @gvl, @tls = sections.values_at(:throughput, :latency, :idle, :gvl, :tls)
+      @t, @l, @idle, @gvl, @tls, @cluster = sections.values_at(:throughput, :latency, :idle, :gvl, :tls, :cluster)
     end
 
     def tables
-      [throughput_tables, call_cost_table, latency_table, idle_table, gvl_table, tls_table, targets_table].compact.join("\n")
+      [throughput_tables, call_cost_table, cluster_table, latency_table, idle_table, gvl_table, tls_table,
+       targets_table].compact.join("\n")
     end
 
     def document(chart)
@@ -75,6 +76,23 @@ module Bench
       end
       table("produce_async per-call cost at 1 producer (produce loop / #{fmt_int(@s.messages.max)} messages, µs)",
             ["column", "µs/call (wall)", "µs/call (CPU of the producing thread)"], rows)
+    end
+
+    # The cluster's :fd figures beside the single broker's :fd figures of the same case (when
+    # the run's broker is a real Kafka broker, not the mock cluster).
+    def cluster_table
+      return unless @cluster
+
+      real_broker = !ENV.fetch("KAFKA_BOOTSTRAP_SERVERS", "").empty?
+      rows = @cluster.results.map do |(api, count, messages), cols|
+        single = real_broker ? @t&.results&.dig([api, count, messages], :fd) : nil
+        single = nil if single&.empty?
+        [API_NAMES.fetch(api), count.to_s, fmt_int(messages), spread(cols[:fd]), spread(single),
+         ratio(Stats.median(cols[:fd]), single && Stats.median(single))]
+      end
+      table("Throughput on a 3-node cluster (#{ClusterThroughput.servers}; replication factor 3, " \
+            "min.insync.replicas 2, acks=all), :fd (msg/s, median (min–max))",
+            ["API", "producers", "messages each", "cluster", "single broker", "cluster / single"], rows)
     end
 
     def latency_table

@@ -39,6 +39,10 @@ module Bench
         abort "bin/bench --tls: #{reason}" if reason
         sections[:tls] = Tls.new(@s, @progress).run
       end
+      if @s.section?(:cluster) && ClusterThroughput.servers
+        sections[:cluster] = ClusterThroughput.new(@s, @progress).run
+      end
+      end
       %i[idle gvl].each do |name|
         next unless @s.section?(name)
 

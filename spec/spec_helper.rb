@@ -21,4 +21,6 @@ RSpec.configure do |config|
 
   # Broker specs run only when a real broker is given (CI always gives one).
   config.filter_run_excluding(broker: true) unless ENV["KAFKA_BOOTSTRAP_SERVERS"]
+  # Cluster specs need the three-node cluster of bin/kafka-cluster (CI starts it).
+  config.filter_run_excluding(cluster: true) unless ENV["KAFKA_CLUSTER_BOOTSTRAP_SERVERS"]
 end

@@ -36,8 +36,20 @@ RSpec.describe "bin/bench", timeout: 300 do
       report = File.read(out)
       expect(stdout).to include("### Targets")
       headings = report.scan(/^### (.+)$/).flatten.map { |h| h[/\A[^(,:]+/].strip }
+      # The cluster section runs only when a cluster is given (CI starts one: bin/kafka-cluster).
+      cluster = ENV.fetch("KAFKA_CLUSTER_BOOTSTRAP_SERVERS", "") != ""
       expect(headings).to eq(["Throughput", "Throughput", "produce_async per-call cost at 1 producer",
+                              *(cluster ? ["Throughput on a 3-node cluster"] : []),
                               "produce_sync latency", "Idle cost", "GVL", "Targets"])
+      if cluster
+        table = report[/### Throughput on a 3-node cluster.*?\n\n(.*?)\n\n/m, 1]
+        rows = table.lines.drop(2).map { |l| l.split("|").map(&:strip).reject(&:empty?) }
+        expect(rows.map { |r| r.first(3) }).to eq([["produce_async + wait all", "1", "200"],
+                                                   ["produce_many_sync", "1", "200"],
+                                                   ["produce_async + wait all", "25", "200"],
+                                                   ["produce_many_sync", "25", "200"]])
+        expect(rows.map { |r| r[3] }).to all(match(/\A[\d,]+/))
+      end
       %w[produce_async produce_many_sync].each do |api|
         table = report[/### Throughput, #{api} .*?\n\n(.*?)\n\n/m, 1]
         rows = table.lines.drop(2).map { |l| l.split("|").map(&:strip).reject(&:empty?) }
