@@ -41,6 +41,11 @@ pub struct ProducerCore {
     in_flight: Mutex<InFlight<Opaque<HandleObj>>>,
     dispatcher: Opaque<Value>,
     notify_deliveries: AtomicBool,
+    /// Whether the produce fast path (`try_produce`, `produce_batch`) may hand messages to
+    /// librdkafka; `close` clears it first thing, so no message slips in after the final
+    /// flush whatever the Ruby side does. (The full path, which the closing thread's final
+    /// buffer flush takes, checks the producer's status instead.)
+    accepting: AtomicBool,
     /// The poller this producer is registered with (its handles remember it).
     pub served_by: ServedBy,
     /// Reports of a delivery batch whose dispatch was cut short (the poller thread was
@@ -316,6 +321,7 @@ impl Producer {
                 in_flight: Mutex::new(InFlight::default()),
                 dispatcher: dispatcher.into(),
                 notify_deliveries: AtomicBool::new(false),
+                accepting: AtomicBool::new(true),
                 served_by: ServedBy::default(),
                 backlog: Mutex::new(VecDeque::new()),
             }),
@@ -451,6 +457,9 @@ impl Producer {
         message: Value,
         max_payload_size: usize,
     ) -> Result<Option<HandleObj>> {
+        if !rb_self.core.accepting.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         match fastpath::read(ruby, message, max_payload_size) {
             Some(fields) => rb_self.core.produce_fields(ruby, &fields),
             None => Ok(None),
@@ -487,6 +496,9 @@ impl Producer {
         max_payload_size: usize,
         handles: RArray,
     ) -> Result<usize> {
+        if !rb_self.core.accepting.load(Ordering::Acquire) {
+            return Ok(0);
+        }
         let mut produced = 0;
         while produced < count {
             let index = from + produced;
@@ -555,6 +567,11 @@ impl Producer {
 
     fn is_inherited(rb_self: &Self) -> bool {
         rb_self.core.client.inherited()
+    }
+
+    /// Closes the produce fast path for good (`close` began).
+    fn stop_accepting(rb_self: &Self) {
+        rb_self.core.accepting.store(false, Ordering::Release);
     }
 
     fn set_notify_deliveries(rb_self: &Self, on: bool) -> bool {
@@ -695,6 +712,10 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     class.define_method("name", magnus::method!(Producer::name, 0))?;
     class.define_method("closed?", magnus::method!(Producer::is_closed, 0))?;
     class.define_method("inherited?", magnus::method!(Producer::is_inherited, 0))?;
+    class.define_method(
+        "stop_accepting",
+        magnus::method!(Producer::stop_accepting, 0),
+    )?;
     class.define_method(
         "notify_deliveries=",
         magnus::method!(Producer::set_notify_deliveries, 1),
