@@ -561,7 +561,9 @@ impl Producer {
         rb_self.core.client.name().to_owned()
     }
 
-    fn is_closed(rb_self: &Self) -> bool {
+    /// Whether the librdkafka client is gone: destroyed, or made by the parent process.
+    /// (Not the producer's `closed` status, nor `ClosedProducerError`'s "client destroyed".)
+    fn is_destroyed(rb_self: &Self) -> bool {
         rb_self.core.client.closed()
     }
 
@@ -710,7 +712,7 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
         magnus::method!(Producer::in_flight_count, 0),
     )?;
     class.define_method("name", magnus::method!(Producer::name, 0))?;
-    class.define_method("closed?", magnus::method!(Producer::is_closed, 0))?;
+    class.define_method("destroyed?", magnus::method!(Producer::is_destroyed, 0))?;
     class.define_method("inherited?", magnus::method!(Producer::is_inherited, 0))?;
     class.define_method(
         "stop_accepting",
