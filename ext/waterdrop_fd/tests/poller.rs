@@ -148,3 +148,31 @@ fn a_thread_that_ended_while_producers_are_left_is_succeeded_once() {
     );
     assert_eq!(result, vec!["true", "nil", "nil", "false"]);
 }
+
+/// A registration dropped while a destroy of its client holds the client's lock cannot turn
+/// io events off: its pipe must then stay open (librdkafka may still write to that fd number,
+/// which a closed pipe would hand to the next file opened), never be closed.
+#[ruby_test]
+fn a_pipe_whose_io_events_could_not_be_turned_off_is_never_closed() {
+    let ruby = ruby();
+    setup(&ruby);
+    let result: Vec<usize> = eval(
+        &ruby,
+        r#"
+        open_fds = -> { Dir.children("/proc/self/fd").map(&:to_i) }
+        poller = WaterdropFd::Native::Poller.new(95)
+        a = poller_test_producer
+        before = open_fds.call
+        poller.register(a, 100, 1_000)
+        added = open_fds.call - before # the producer's pipe and the control pipe
+        destroyer = Thread.new { a.destroy }
+        gone = a.respond_to?(:destroyed?) ? :destroyed? : :closed?
+        Thread.pass until a.public_send(gone) # the destroy holds the client's lock (or is done)
+        poller.clear
+        still_open = added.count { |fd| File.exist?("/proc/self/fd/#{fd}") }
+        destroyer.join
+        [added.size, still_open]
+        "#,
+    );
+    assert_eq!(result, vec![4, 4]);
+}
