@@ -16,7 +16,8 @@ module WaterdropFd
     # @raise [WaterdropFd::WaitTimeoutError] when the report did not arrive in time (the
     #   handle can be waited on again)
     # @raise [WaterdropFd::PollerThreadWaitError] when called from a listener on the poller
-    #   thread that would have to serve the report (it could never arrive during the wait)
+    #   thread that would have to serve the report (it could never arrive during the wait),
+    #   unless `max_wait_timeout_ms` is 0 (a look that does not wait)
     # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
     def wait(max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS, raise_response_error: true)
       # Delivered without error (nearly every wait): one native call builds the report.
@@ -42,7 +43,9 @@ module WaterdropFd
     # @raise [WaterdropFd::PollerThreadWaitError] when called from a listener on the poller
     #   thread that would have to serve one of the pending reports
     def self.wait_all(handles, max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS)
-      raise PollerThreadWaitError.for("DeliveryHandle.wait_all") if BatchCountdown.served_here?(handles)
+      if max_wait_timeout_ms != 0 && BatchCountdown.served_here?(handles)
+        raise PollerThreadWaitError.for("DeliveryHandle.wait_all")
+      end
 
       deadline = max_wait_timeout_ms && (Process.clock_gettime(Process::CLOCK_MONOTONIC) + max_wait_timeout_ms / 1000.0)
       latch = Latch.new
@@ -88,7 +91,8 @@ module WaterdropFd
 
     # Waits on a latch of this call's own, taken off again when the wait gives up.
     def wait_for_report(max_wait_timeout_ms)
-      raise PollerThreadWaitError.for("DeliveryHandle#wait") if _served_here?
+      # A wait of 0 ms only looks, and may be made anywhere.
+      raise PollerThreadWaitError.for("DeliveryHandle#wait") if max_wait_timeout_ms != 0 && _served_here?
 
       latch = Latch.new
       return unless _attach(latch) # the report arrived meanwhile

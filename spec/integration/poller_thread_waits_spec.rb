@@ -121,6 +121,20 @@ RSpec.describe "Waiting from a listener on the poller thread", timeout: 120 do
     expect(result[:after]).to eq(2)
   end
 
+  it "a wait of 0 ms only looks, also on the poller thread: WaitTimeoutError for a pending report" do
+    result = in_child(timeout: 60) do |cluster|
+      from_listener(cluster) do |producer, topic, extra|
+        extra[:handle] = producer.produce_async(topic: topic, payload: "looked at")
+        extra[:handle].wait(max_wait_timeout_ms: 0)
+      end
+    end
+
+    expect(result[:outcome]).to eq(
+      [:raised, "WaterdropFd::WaitTimeoutError", "Waiting for delivery timed out after 0 ms", nil]
+    )
+    expect(result[:extra][:handle_offset]).to eq(1)
+  end
+
   it "flush raises PollerThreadWaitError at once" do
     result = in_child(timeout: 60) do |cluster|
       from_listener(cluster) do |producer, topic|
