@@ -27,6 +27,8 @@ module IsolatedHelpers
     wait_children([pid], timeout: timeout)
     reader_thread.join
     reader.close
+    raise "the child (pid #{pid}) reported nothing" if data.empty?
+
     status, value = Marshal.load(data) # rubocop:disable Security/MarshalLoad
     raise "the child failed: #{value}" if status == :error
 
