@@ -77,6 +77,27 @@ RSpec.describe "Poller recovery", timeout: 120 do
     expect(result).to eq([1, (1..10).to_a])
   end
 
+  it "finishes a close whose last report's listener killed the poller thread" do
+    result = in_child(timeout: 60) do |cluster|
+      slow_periodic_poll!
+      cluster.create_topic("closing", partitions: 1)
+      producer = child_producer(cluster, max_wait_timeout: 5_000)
+      bystander = child_producer(cluster, max_wait_timeout: 5_000)
+      producer.produce_sync(topic: "closing", payload: "connect")
+      bystander.produce_sync(topic: "closing", payload: "connect")
+      producer.monitor.subscribe("message.acknowledged") do |event|
+        Thread.current.kill if event[:label] == :last
+      end
+      handle = producer.produce_async(topic: "closing", payload: "last", label: :last)
+      producer.close
+      [producer.status.to_s, handle.wait(max_wait_timeout_ms: 0).offset,
+       bystander.produce_sync(topic: "closing", payload: "after").offset,
+       WaterDrop::Polling::Poller.instance.count].tap { bystander.close }
+    end
+
+    expect(result).to eq(["closed", 2, 3, 1])
+  end
+
   it "keeps a producer's wake-ups when it is registered a second time by mistake" do
     result = in_child(timeout: 60) do |cluster|
       slow_periodic_poll!
