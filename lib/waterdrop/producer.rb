@@ -91,7 +91,9 @@ module WaterDrop
     # Waits until every message handed to librdkafka was delivered (or failed).
     # @param timeout_ms [Integer]
     # @return [Boolean] false when the timeout passed first
+    # @raise [WaterdropFd::PollerThreadWaitError] from a listener on the poller thread
     def flush(timeout_ms = @max_wait_timeout)
+      ensure_not_on_own_poller!("flush")
       client = native_client
       client ? client.flush(timeout_ms) : true
     end
@@ -134,6 +136,9 @@ module WaterDrop
           return unless @status.active? || @status.closing?
 
           @monitor.instrument("producer.closed", producer_id: id) do
+            # The native fast path refuses messages from now on (the final buffer flush
+            # below takes the full path, which checks the status).
+            @native.stop_accepting if @native && @native_pid == Process.pid && librdkafka_client?(@native)
             @status.closing!
             @monitor.instrument("producer.closing", producer_id: id)
             # New dispatches wait for @operating_mutex (and then see the closed status);
@@ -338,6 +343,15 @@ module WaterDrop
       when :closing, :closed then raise Errors::ProducerClosedError, id
       else raise Errors::StatusInvalidError, [id, state.to_s].inspect
       end
+    end
+
+    # Raises when the current thread is the poller thread serving this producer (a listener
+    # is running): `call` would wait for delivery reports that only this thread can serve
+    # (DESIGN.md rule 13b).
+    # @param call [String] what was called, for the message
+    def ensure_not_on_own_poller!(call)
+      poller = @poller
+      raise WaterdropFd::PollerThreadWaitError.for(call) if poller&.in_poller_thread?
     end
 
     # {#disconnect}'s conditions, without the lock checks.

@@ -7,25 +7,24 @@ module WaterdropFd
     # Default wait limit, as in rdkafka-ruby.
     DEFAULT_WAIT_TIMEOUT_MS = 60_000
 
-    # Waits for the delivery report.
+    # Waits for the delivery report. Waits of several threads on one handle, and a
+    # {.wait_all} that includes it, each end with the handle's own report.
     #
     # @param max_wait_timeout_ms [Integer, nil] how long to wait; nil waits without limit
     # @param raise_response_error [Boolean] raise when the report carries an error
     # @return [WaterdropFd::DeliveryReport]
     # @raise [WaterdropFd::WaitTimeoutError] when the report did not arrive in time (the
     #   handle can be waited on again)
+    # @raise [WaterdropFd::PollerThreadWaitError] when called from a listener on the poller
+    #   thread that would have to serve the report (it could never arrive during the wait),
+    #   unless `max_wait_timeout_ms` is 0 (a look that does not wait)
     # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
     def wait(max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS, raise_response_error: true)
       # Delivered without error (nearly every wait): one native call builds the report.
       report = _delivered_report
       return report if report
 
-      if pending?
-        latch = _waiter || (_attach(candidate = Latch.new) ? candidate : _waiter)
-        if latch && pending? && !latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
-          raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms"
-        end
-      end
+      wait_for_report(max_wait_timeout_ms) if pending?
       raise delivery_error if raise_response_error && error_code != 0
 
       create_result
@@ -39,18 +38,32 @@ module WaterdropFd
     #   are waited on one by one)
     # @param max_wait_timeout_ms [Integer, nil] for the whole batch; nil waits without limit
     # @return [Array<DeliveryHandle>] the handles
-    # @raise [WaterdropFd::WaitTimeoutError] when some report did not arrive in time
+    # @raise [WaterdropFd::WaitTimeoutError] when some report did not arrive in time (each
+    #   handle can be waited on again, for its own report)
+    # @raise [WaterdropFd::PollerThreadWaitError] when called from a listener on the poller
+    #   thread that would have to serve one of the pending reports
     def self.wait_all(handles, max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS)
+      if max_wait_timeout_ms != 0 && BatchCountdown.served_here?(handles)
+        raise PollerThreadWaitError.for("DeliveryHandle.wait_all")
+      end
+
       deadline = max_wait_timeout_ms && (Process.clock_gettime(Process::CLOCK_MONOTONIC) + max_wait_timeout_ms / 1000.0)
       latch = Latch.new
       countdown = BatchCountdown.new(latch)
-      # Handles someone else waits on already, and a Ruby client's: waited on one by one below.
-      taken = countdown.attach(handles)
-      if countdown.remaining.positive? && !latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
-        raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms"
+      # A Ruby client's handles: waited on one by one below.
+      foreign = countdown.attach(handles)
+      if countdown.remaining.positive?
+        begin
+          released = latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
+        ensure
+          # Given up (or interrupted): a later wait on one of these handles must not wait for
+          # the rest of this batch.
+          countdown.detach(handles) unless released
+        end
+        raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms" unless released
       end
 
-      taken.each do |h|
+      foreign.each do |h|
         left = deadline && ((deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)) * 1000).ceil
         h.wait(max_wait_timeout_ms: left && [left, 0].max, raise_response_error: false)
       end
@@ -72,6 +85,26 @@ module WaterdropFd
     def inspect
       state = pending? ? "pending" : "partition=#{partition} offset=#{offset} error_code=#{error_code}"
       "#<#{self.class.name} topic=#{topic.inspect} #{state}>"
+    end
+
+    private
+
+    # Waits on a latch of this call's own, taken off again when the wait gives up.
+    def wait_for_report(max_wait_timeout_ms)
+      # A wait of 0 ms only looks, and may be made anywhere.
+      raise PollerThreadWaitError.for("DeliveryHandle#wait") if max_wait_timeout_ms != 0 && _served_here?
+
+      latch = Latch.new
+      return unless _attach(latch) # the report arrived meanwhile
+
+      begin
+        released = latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
+      ensure
+        _detach(latch) unless released
+      end
+      return if released || !pending?
+
+      raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms"
     end
   end
 end

@@ -34,4 +34,24 @@ module WaterdropFd
   # Waiting for a delivery report took longer than allowed. The handle can be waited on
   # again.
   class WaitTimeoutError < Error; end
+
+  # A call that waits for delivery reports was made from a listener, which runs on the
+  # poller thread that serves those reports: it could only wait until its time was up
+  # (stalling every producer of that poller) and then fail a message that gets delivered.
+  # It is raised at once instead, before anything is produced. From a listener, produce
+  # with `produce_async` / `produce_many_async` and wait for the handles on another thread,
+  # or hand the work over to another thread.
+  class PollerThreadWaitError < Error
+    # @param call [String] what was called (`"produce_sync"`, `"DeliveryHandle#wait"`, ...)
+    # @return [PollerThreadWaitError]
+    def self.for(call)
+      new(
+        "#{call} was called from a listener on the poller thread (#{Thread.current.name}), and it " \
+        "would wait for delivery reports that only this thread serves: every producer of this " \
+        "poller would stall until the wait timed out, and the message would be delivered all the " \
+        "same. In a listener, use produce_async or produce_many_async and wait for their handles " \
+        "on another thread, or hand the work over to another thread."
+      )
+    end
+  end
 end

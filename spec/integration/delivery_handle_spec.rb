@@ -53,6 +53,47 @@ RSpec.describe WaterdropFd::DeliveryHandle do
     expect(handles.map { |h| h.wait(max_wait_timeout_ms: 30_000).offset }).to eq((1..20).to_a)
   end
 
+  it "wait on one handle after a timed-out wait_all returns as soon as that handle's report arrived" do
+    topic = mock_topic(partitions: 2)
+    mock_cluster.partition_set_leader(topic, 0, 1)
+    mock_cluster.partition_set_leader(topic, 1, 2)
+    producer.produce_sync(topic: topic, partition: 0, payload: "warm-up 0")
+    producer.produce_sync(topic: topic, partition: 1, payload: "warm-up 1")
+    mock_cluster.set_rtt(1, 300)    # the first message arrives soon,
+    mock_cluster.set_rtt(2, 20_000) # the second one long after every wait below gave up
+    fast = producer.produce_async(topic: topic, partition: 0, payload: "fast")
+    slow = producer.produce_async(topic: topic, partition: 1, payload: "slow")
+
+    expect { described_class.wait_all([fast, slow], max_wait_timeout_ms: 50) }
+      .to raise_error(WaterdropFd::WaitTimeoutError, "Waiting for delivery timed out after 50 ms")
+    report = fast.wait(max_wait_timeout_ms: 10_000)
+    expect([report.partition, report.offset, report.error]).to eq([0, 1, nil])
+    expect(slow).to be_pending
+  end
+
+  it "wait on a handle that a wait_all of another thread waits for returns with its own report" do
+    topic = mock_topic(partitions: 2)
+    mock_cluster.partition_set_leader(topic, 0, 1)
+    mock_cluster.partition_set_leader(topic, 1, 2)
+    producer.produce_sync(topic: topic, partition: 0, payload: "warm-up 0")
+    producer.produce_sync(topic: topic, partition: 1, payload: "warm-up 1")
+    mock_cluster.set_rtt(1, 300)
+    mock_cluster.set_rtt(2, 20_000)
+    fast = producer.produce_async(topic: topic, partition: 0, payload: "fast")
+    slow = producer.produce_async(topic: topic, partition: 1, payload: "slow")
+    batch = Thread.new do
+      described_class.wait_all([fast, slow], max_wait_timeout_ms: 30_000)
+    rescue WaterdropFd::WaitTimeoutError
+      :timed_out
+    end
+    wait_until { fast.send(:_waiter) }
+
+    expect(fast.wait(max_wait_timeout_ms: 10_000).offset).to eq(1)
+    expect(slow).to be_pending
+    expect(batch).to be_alive # the batch still waits for the slow one
+    batch.kill
+  end
+
   it "wait_all returns at once for handles whose reports arrived already" do
     handles = producer.produce_many_async(Array.new(5) { |i| { topic: topic, payload: "d#{i}" } })
     handles.each(&:wait)

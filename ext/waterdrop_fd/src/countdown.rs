@@ -4,7 +4,9 @@
 //! batch instead of one per message.
 //!
 //! Attaching and counting down both happen with the GVL held (the poller completes handles
-//! with the GVL), so a batch is attached whole before any of its reports is counted.
+//! with the GVL), so a batch is attached whole before any of its reports is counted. A
+//! `wait_all` that gives up detaches the countdown from the handles still pending, so a
+//! later `wait` on one of them waits for that handle only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -16,7 +18,7 @@ use magnus::{
     Value,
 };
 
-use crate::delivery::{Attach, DeliveryHandle};
+use crate::delivery::DeliveryHandle;
 
 #[derive(TypedData)]
 #[magnus(class = "WaterdropFd::BatchCountdown", free_immediately, size, mark)]
@@ -39,33 +41,54 @@ impl BatchCountdown {
         }
     }
 
-    /// Attaches this countdown to every pending handle of `handles` that has no waiter yet.
-    /// Returns the handles it could not attach to and that may be pending: those another
-    /// waiter holds already, and handles of other kinds (a Ruby client's); the caller waits
-    /// on those one by one.
+    /// Attaches this countdown to every pending handle of `handles`. Returns the handles of
+    /// other kinds (a Ruby client's), which the caller waits on one by one.
     fn attach(ruby: &Ruby, rb_self: Obj<Self>, handles: RArray) -> Result<RArray, Error> {
-        let taken = ruby.ary_new();
+        let foreign = ruby.ary_new();
         for i in 0..handles.len() {
             let value: Value = handles.entry(i as isize)?;
-            let Some(handle) = RTypedData::from_value(value)
-                .and_then(|_| <&DeliveryHandle>::try_convert(value).ok())
-            else {
-                taken.push(value)?;
+            let Some(handle) = native_handle(value) else {
+                foreign.push(value)?;
                 continue;
             };
             rb_self.remaining.fetch_add(1, Ordering::AcqRel);
-            match handle.attach_waiter(rb_self.as_value()) {
-                Attach::Attached => {}
-                Attach::Done => {
+            if !handle.attach_waiter(rb_self.as_value()) {
+                // Its report arrived already.
+                rb_self.remaining.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        Ok(foreign)
+    }
+
+    /// Takes this countdown off every handle of `handles` it still waits on (a `wait_all`
+    /// that gave up). Returns how many it was taken off.
+    fn detach(ruby: &Ruby, rb_self: Obj<Self>, handles: RArray) -> Result<usize, Error> {
+        let mut detached = 0;
+        for i in 0..handles.len() {
+            let value: Value = handles.entry(i as isize)?;
+            if let Some(handle) = native_handle(value) {
+                if handle.detach_waiter(ruby, rb_self.as_value()) {
                     rb_self.remaining.fetch_sub(1, Ordering::AcqRel);
-                }
-                Attach::Taken => {
-                    rb_self.remaining.fetch_sub(1, Ordering::AcqRel);
-                    taken.push(value)?;
+                    detached += 1;
                 }
             }
         }
-        Ok(taken)
+        Ok(detached)
+    }
+
+    /// Whether the current thread is the poller thread that would have to serve one of the
+    /// pending handles of `handles` (a listener must not wait for those).
+    fn served_here(handles: RArray) -> Result<bool, Error> {
+        if !crate::poller::on_a_poller_thread() {
+            return Ok(false);
+        }
+        for i in 0..handles.len() {
+            let value: Value = handles.entry(i as isize)?;
+            if native_handle(value).is_some_and(|h| h.served_by_current_thread()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The latch released when the last report arrives.
@@ -82,6 +105,11 @@ impl BatchCountdown {
     fn count_down(&self, ruby: &Ruby) -> Option<Value> {
         (self.remaining.fetch_sub(1, Ordering::AcqRel) == 1).then(|| ruby.get_inner(self.latch))
     }
+}
+
+/// `value` as a native delivery handle, if it is one.
+fn native_handle(value: Value) -> Option<&'static DeliveryHandle> {
+    RTypedData::from_value(value).and_then(|_| <&DeliveryHandle>::try_convert(value).ok())
 }
 
 /// The latch to release for `waiter`: the waiter itself (a `WaterdropFd::Latch`), or, for a
@@ -109,6 +137,11 @@ pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
         ),
     )?;
     class.define_method("attach", magnus::method!(BatchCountdown::attach, 1))?;
+    class.define_method("detach", magnus::method!(BatchCountdown::detach, 1))?;
+    class.define_singleton_method(
+        "served_here?",
+        magnus::function!(BatchCountdown::served_here, 1),
+    )?;
     class.define_method("latch", magnus::method!(BatchCountdown::latch, 0))?;
     class.define_method("remaining", magnus::method!(BatchCountdown::remaining, 0))?;
     Ok(())

@@ -1,11 +1,17 @@
 //! `WaterdropFd::DeliveryHandle`: the native half of a delivery handle. It is created by
 //! `produce`, kept alive by the producer's in-flight table until its report arrives, and
 //! completed by the poller thread. Waiting is done in Ruby (`lib/waterdrop_fd/delivery_handle.rb`)
-//! on a latch object that the poller releases, so waits cooperate with Fiber schedulers.
+//! on latch objects that the poller releases, so waits cooperate with Fiber schedulers.
+//!
+//! A handle has any number of waiters (a `wait` of one thread, the batch countdown of a
+//! `wait_all` of another): each is released with the report, and a wait that gives up
+//! detaches its own waiter only, so it never makes another wait wait for more than its
+//! handle.
 
 use std::sync::OnceLock;
 
 use magnus::gc::Marker;
+use magnus::rb_sys::AsRawValue;
 use magnus::typed_data::Obj;
 use magnus::value::{LazyId, Opaque, ReprValue};
 
@@ -13,20 +19,15 @@ use magnus::{prelude::*, DataTypeFunctions, Error, RClass, RModule, Ruby, TypedD
 use parking_lot::Mutex;
 
 use crate::countdown;
+use crate::poller;
 
-/// Error code used for handles whose report can never arrive (client destroyed, or the
-/// message belongs to the parent process after a fork): librdkafka's `_DESTROY` (-197)
-/// and `_PURGE_QUEUE` (-152) are reused so users see familiar codes.
+/// Error code of handles whose report can never arrive: the client was destroyed, or the
+/// message belongs to the parent process after a fork. It is librdkafka's own `_DESTROY`
+/// (-197), so users see a familiar code.
 pub const ERR_DESTROY: i32 = -197;
 
-/// What attaching a waiter to a handle did.
-pub enum Attach {
-    Attached,
-    /// The report arrived already: nothing to wait for.
-    Done,
-    /// Another waiter is attached (only one per handle).
-    Taken,
-}
+/// The waiters released when a handle completes (usually none or one).
+pub type Waiters = Vec<Opaque<Value>>;
 
 #[derive(Clone, Copy)]
 struct Outcome {
@@ -34,9 +35,13 @@ struct Outcome {
     err: i32,
     partition: i32,
     offset: i64,
-    /// A latch to release on completion (set while pending, under the same lock as
-    /// `pending`, so attaching and completing can never miss each other).
-    waiter: Option<Opaque<Value>>,
+}
+
+/// The outcome and the waiters, under one lock, so attaching and completing can never miss
+/// each other.
+struct State {
+    outcome: Outcome,
+    waiters: Waiters,
 }
 
 #[derive(TypedData)]
@@ -44,58 +49,67 @@ struct Outcome {
 pub struct DeliveryHandle {
     topic: Opaque<Value>,
     label: Opaque<Value>,
-    outcome: Mutex<Outcome>,
+    /// The id of the poller that serves this handle's report (see `poller::served_by`).
+    poller: u64,
+    state: Mutex<State>,
 }
 
 impl DataTypeFunctions for DeliveryHandle {
     fn mark(&self, marker: &Marker) {
         marker.mark(self.topic);
         marker.mark(self.label);
-        // Locks here are only ever held by threads that hold the GVL and do not call Ruby
-        // while holding them, so they are free whenever the GC runs.
-        if let Some(o) = self.outcome.try_lock() {
-            if let Some(w) = o.waiter {
-                marker.mark(w);
+        // Only threads that hold the GVL take this lock, and they never call Ruby (nor let
+        // the GC run) while holding it, so it is always free here.
+        let state = self.state.try_lock();
+        debug_assert!(
+            state.is_some(),
+            "a delivery handle's lock is held during GC"
+        );
+        if let Some(state) = state {
+            for w in &state.waiters {
+                marker.mark(*w);
             }
         }
     }
 }
 
 impl DeliveryHandle {
-    pub fn new(topic: Value, label: Value) -> Self {
+    /// A pending handle whose report the poller `poller` serves.
+    pub fn new(topic: Value, label: Value, poller: u64) -> Self {
         Self {
             topic: topic.into(),
             label: label.into(),
-            outcome: Mutex::new(Outcome {
-                pending: true,
-                err: 0,
-                partition: -1,
-                offset: -1,
-                waiter: None,
+            poller,
+            state: Mutex::new(State {
+                outcome: Outcome {
+                    pending: true,
+                    err: 0,
+                    partition: -1,
+                    offset: -1,
+                },
+                waiters: Vec::new(),
             }),
         }
     }
 
-    /// Records the report. Returns the waiter to release, if one is attached. Only the
-    /// first completion counts.
-    pub fn complete(&self, err: i32, partition: i32, offset: i64) -> Option<Opaque<Value>> {
-        let mut o = self.outcome.lock();
-        if !o.pending {
-            return None;
+    /// Records the report. Returns the waiters to release. Only the first completion
+    /// counts.
+    pub fn complete(&self, err: i32, partition: i32, offset: i64) -> Waiters {
+        let mut s = self.state.lock();
+        if !s.outcome.pending {
+            return Vec::new();
         }
-        let waiter = o.waiter.take();
-        *o = Outcome {
+        s.outcome = Outcome {
             pending: false,
             err,
             partition,
             offset,
-            waiter: None,
         };
-        waiter
+        std::mem::take(&mut s.waiters)
     }
 
     fn outcome(&self) -> Outcome {
-        *self.outcome.lock()
+        self.state.lock().outcome
     }
 
     fn is_pending(&self) -> bool {
@@ -122,24 +136,43 @@ impl DeliveryHandle {
         ruby.get_inner(rb_self.topic)
     }
 
-    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion,
-    /// unless the report arrived already or another waiter is attached.
-    pub fn attach_waiter(&self, waiter: Value) -> Attach {
-        let mut o = self.outcome.lock();
-        if !o.pending {
-            return Attach::Done;
+    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion.
+    /// Returns false (and attaches nothing) when the report arrived already.
+    pub fn attach_waiter(&self, waiter: Value) -> bool {
+        let mut s = self.state.lock();
+        if !s.outcome.pending {
+            return false;
         }
-        if o.waiter.is_some() {
-            return Attach::Taken;
-        }
-        o.waiter = Some(waiter.into());
-        Attach::Attached
+        s.waiters.push(waiter.into());
+        true
     }
 
-    /// Attaches `latch` to be released on completion. Returns false (and attaches nothing)
-    /// when the report already arrived, or when another latch is attached already.
+    /// Takes `waiter` off again (a wait that gave up). Returns false when it was not
+    /// attached (any more): the report arrived and released it.
+    pub fn detach_waiter(&self, ruby: &Ruby, waiter: Value) -> bool {
+        let mut s = self.state.lock();
+        let before = s.waiters.len();
+        s.waiters
+            .retain(|w| ruby.get_inner(*w).as_raw() != waiter.as_raw());
+        s.waiters.len() != before
+    }
+
     fn attach(rb_self: &Self, latch: Value) -> bool {
-        matches!(rb_self.attach_waiter(latch), Attach::Attached)
+        rb_self.attach_waiter(latch)
+    }
+
+    fn detach(ruby: &Ruby, rb_self: &Self, latch: Value) -> bool {
+        rb_self.detach_waiter(ruby, latch)
+    }
+
+    /// Whether the report is still awaited and only the current thread could serve it (a
+    /// listener on the poller thread that serves this handle's producer).
+    pub fn served_by_current_thread(&self) -> bool {
+        poller::current_thread_serves(self.poller) && self.outcome().pending
+    }
+
+    fn is_served_here(rb_self: &Self) -> bool {
+        rb_self.served_by_current_thread()
     }
 
     /// The report of a handle delivered without error, built here because that is what
@@ -160,9 +193,14 @@ impl DeliveryHandle {
         Ok(Some(report))
     }
 
-    /// The attached latch, if any (while pending).
+    /// The first attached waiter, if any (while pending).
     fn waiter(ruby: &Ruby, rb_self: &Self) -> Option<Value> {
-        rb_self.outcome.lock().waiter.map(|w| ruby.get_inner(w))
+        rb_self
+            .state
+            .lock()
+            .waiters
+            .first()
+            .map(|w| ruby.get_inner(*w))
     }
 }
 
@@ -207,6 +245,11 @@ pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
     )?;
     class.define_private_method("_waiter", magnus::method!(DeliveryHandle::waiter, 0))?;
     class.define_private_method("_attach", magnus::method!(DeliveryHandle::attach, 1))?;
+    class.define_private_method("_detach", magnus::method!(DeliveryHandle::detach, 1))?;
+    class.define_private_method(
+        "_served_here?",
+        magnus::method!(DeliveryHandle::is_served_here, 0),
+    )?;
     let _ = class.as_value();
     Ok(())
 }

@@ -30,9 +30,8 @@ fn interrupt_fd() -> std::io::Result<RawFd> {
         match slot.as_ref() {
             Some((g, pipe)) if *g == generation => Ok(pipe.read_fd()),
             _ => {
-                if let Some((_, inherited)) = slot.take() {
-                    inherited.close_unread();
-                }
+                // A pipe inherited across fork is closed unread: its bytes are the parent's.
+                drop(slot.take());
                 let pipe = Pipe::new()?;
                 let fd = pipe.read_fd();
                 *slot = Some((generation, pipe));

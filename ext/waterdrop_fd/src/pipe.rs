@@ -45,10 +45,13 @@ impl Pipe {
         }
     }
 
-    /// Closes both ends without reading (used for pipes inherited across fork, whose
-    /// bytes belong to the parent).
-    pub fn close_unread(self) {
-        drop(self);
+    /// Gives up both fds without closing them. For a pipe that librdkafka may still write
+    /// to (its io events could not be turned off): closing it would let librdkafka write
+    /// into whatever file next gets the same fd number.
+    pub fn leak(self) {
+        use std::os::fd::IntoRawFd;
+        let _ = self.read.into_raw_fd();
+        let _ = self.write.into_raw_fd();
     }
 }
 

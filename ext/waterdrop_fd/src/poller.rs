@@ -2,32 +2,71 @@
 //! it waits (GVL released, in `gvl.rs`) on every registered producer's io-event pipe plus
 //! a control pipe, and serves the producers whose pipe fired, with the GVL held.
 //!
-//! The FD contract it keeps (librdkafka writes to a queue's pipe once per non-polling
-//! period, and only when the queue turns non-empty):
+//! # The FD contract
+//! librdkafka writes to a queue's pipe once per non-polling period, and only when the queue
+//! turns non-empty. So:
 //! * after every wake-up the producer's queue is served, not only the pipe drained;
-//! * right after io events are enabled the queue is served once (a queue that was already
-//!   non-empty never writes);
+//! * right after io events are enabled, and whenever a loop (re)starts, every queue is
+//!   served once (a queue that was already non-empty never writes);
 //! * a drain cut short by `max_time` signals the producer's pipe itself;
 //! * on a wait timeout (`poll_timeout`) every producer is served, and when some producers
 //!   are busy the others are served once their `periodic_poll_interval` has passed;
 //! * register, unregister and shutdown write to the control pipe, so the loop notices at once;
-//! * io events are disabled (fd -1) before a producer's pipe is closed;
-//! * closing a producer waits on a completion pipe, never by spinning.
+//! * io events are turned off (fd -1) before a producer's pipe is closed, and before its
+//!   `unregister` returns (so before its client can be destroyed);
+//! * waiting for a producer to be let go is a wait on a pipe, never a spin or a timer.
+//!
+//! # The poller's life: one owner
+//! `State::thread` alone says whether a loop owns the registry, and only this file changes
+//! it, under the state lock. The Ruby side (`lib/waterdrop/polling/poller.rb`) never writes
+//! it; it starts a Ruby thread when told to, with the token it was given:
+//!
+//! ```text
+//!            register (first producer) -> Some(token): Ruby starts a thread
+//!   Idle ───────────────────────────────────────────────────────────────▶ Owned(token)
+//!   (thread None)                                                        (thread Some)
+//!     ▲  run(token) returns Ok: the last producer left, or `shutdown` was asked │
+//!     ├──────────────────────────────────────────────────────────────────────┤
+//!     │  run(token) raised a StandardError: still Owned; Ruby backs off and   │
+//!     │  calls run(token) again, which serves every producer once first       │
+//!     │                                                                       │
+//!     │  the thread ended otherwise (Thread#kill, a non-StandardError):       │
+//!     │  Ruby's `ensure` calls thread_ended(token, may_restart):              │
+//!     └─ no producer left, shutdown asked, or the process exits ◀────────────┤
+//!                        producers left: Owned(new token), Ruby starts a new  ┘
+//!                        thread at once (their reports are not orphaned)
+//! ```
+//! A `run` or `thread_ended` with a token that no longer owns the registry does nothing.
+//!
+//! # Unregistering a producer
+//! `unregister` sets the slot's `closing` flag and waits on a pipe of its own. Whoever owns
+//! the loop (or, when no thread owns it, the unregistering thread itself) *retires* the
+//! slot: it moves the entry to `retiring` (still marked), serves what is left in the queue,
+//! turns io events off, removes the entry and signals every waiting unregister. A retire
+//! that is cut short puts the entry back. A second `unregister` of the same producer waits
+//! for the first. From a listener on the poller thread, `unregister` only asks, and
+//! returns at once (`close` hands the rest to another thread).
+//!
+//! # Waits on the poller thread (DESIGN.md rule 13b)
+//! Listeners run on this thread, so anything they wait for that only this thread can serve
+//! would never come. [`current_thread_serves`] tells a delivery handle whether that is the
+//! case; the Ruby side then raises `WaterdropFd::PollerThreadWaitError` at once.
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use magnus::gc::Marker;
-use magnus::value::Opaque;
+use magnus::value::{Opaque, ReprValue};
 use magnus::{prelude::*, DataTypeFunctions, Error as RbError, RModule, Ruby, TypedData};
 use parking_lot::Mutex;
 
 use crate::errors::{Error, Result};
 use crate::fork;
-use crate::gvl::{self, Wait};
+use crate::gvl;
 use crate::pipe::Pipe;
 use crate::producer::{ProducerCore, ProducerObj};
 
@@ -35,28 +74,68 @@ thread_local! {
     static CURRENT_POLLER: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
+/// Whether the current thread runs the loop of poller `id` (a listener is being called).
+pub fn current_thread_serves(id: u64) -> bool {
+    id != ServedBy::NONE && CURRENT_POLLER.with(|c| c.get() == Some(id))
+}
+
+/// Whether the current thread runs the loop of any poller.
+pub fn on_a_poller_thread() -> bool {
+    CURRENT_POLLER.with(|c| c.get().is_some())
+}
+
+/// The id of the poller a producer is registered with, for its delivery handles.
+#[derive(Debug)]
+pub struct ServedBy(AtomicU64);
+
+impl ServedBy {
+    const NONE: u64 = u64::MAX;
+
+    /// The poller's id, or a value no poller has while unregistered.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self, id: Option<u64>) {
+        self.0.store(id.unwrap_or(Self::NONE), Ordering::Release);
+    }
+}
+
+impl Default for ServedBy {
+    fn default() -> Self {
+        Self(AtomicU64::new(Self::NONE))
+    }
+}
+
 /// One registered producer, as the loop sees it.
 struct Slot {
     core: Arc<ProducerCore>,
-    pipe: Pipe,
+    /// Never closed while librdkafka may write to it (see `Drop`).
+    pipe: ManuallyDrop<Pipe>,
+    io_events: AtomicBool,
     max_time: Duration,
     periodic: Duration,
     last_poll: Mutex<Instant>,
     needs_serve: AtomicBool,
     closing: AtomicBool,
-    completion: Mutex<Option<Arc<Pipe>>>,
+    /// Pipes of the `unregister` calls waiting for this slot, signalled when it was
+    /// retired (or when they must look again: the loop ended).
+    waiting: Mutex<Vec<Arc<Pipe>>>,
 }
 
 impl Slot {
     fn serve(&self, ruby: &Ruby) -> std::result::Result<(), RbError> {
         let started = Instant::now();
-        let drained = self.core.serve(ruby, started + self.max_time)?;
+        let drained = self.core.serve(ruby, started + self.max_time);
         *self.last_poll.lock() = Instant::now();
-        if !drained {
+        match drained {
             // librdkafka will not write again until the queue was served empty.
-            self.pipe.signal();
+            Ok(false) => self.pipe.signal(),
+            Ok(true) => {}
+            // Cut short (a listener killed the thread): serve it first next time.
+            Err(_) => self.needs_serve.store(true, Ordering::Release),
         }
-        Ok(())
+        drained.map(|_| ())
     }
 
     /// Serves everything that is queued now, without a time limit (final drain on close).
@@ -75,18 +154,42 @@ impl Slot {
         now.duration_since(*self.last_poll.lock()) >= self.periodic
     }
 
-    fn finish_close(&self) {
-        if let Some(c) = self.completion.lock().take() {
-            c.signal();
+    /// Turns io events off. False when that could not be confirmed (the client's lock is
+    /// taken by a destroy): librdkafka may still write to the pipe.
+    fn disable_io_events(&self) -> bool {
+        if !self.io_events.load(Ordering::Acquire) {
+            return true;
+        }
+        use crate::kafka::client::ClientError;
+        let off = match self.core.client.set_io_event_fd(-1) {
+            // An inherited client's threads are the parent's: nothing writes here.
+            Ok(()) | Err(ClientError::Inherited) => true,
+            Err(_) => false,
+        };
+        if off {
+            self.io_events.store(false, Ordering::Release);
+        }
+        off
+    }
+
+    /// Wakes every waiting `unregister` (each then looks at the registry again).
+    fn wake_waiting(&self) {
+        for p in self.waiting.lock().drain(..) {
+            p.signal();
         }
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        // Disable io events before the pipe closes, so librdkafka never writes to a reused
-        // fd number. A no-op for a closed or inherited client.
-        let _ = self.core.client.set_io_event_fd(-1);
+        // SAFETY: `pipe` is never used again: this is the slot's drop. It is either dropped
+        // here (io events are off: librdkafka never writes to a reused fd number) or leaked.
+        let pipe = unsafe { ManuallyDrop::take(&mut self.pipe) };
+        if self.disable_io_events() {
+            drop(pipe);
+        } else {
+            pipe.leak();
+        }
     }
 }
 
@@ -97,14 +200,65 @@ struct Entry {
 
 struct State {
     generation: u64,
-    /// Exists only while the loop runs (a stopped poller holds no fds).
+    /// Exists only while a loop runs (an idle poller holds no fds).
     control: Option<Arc<Pipe>>,
     entries: Vec<Entry>,
-    /// Entries taken out of `entries` that the loop is closing (still marked).
+    /// Entries being retired (still marked).
     retiring: Vec<Entry>,
     version: u64,
-    running: bool,
+    /// The token of the thread that owns the loop; None: idle (see the module docs).
+    thread: Option<u64>,
+    next_token: u64,
     shutdown: bool,
+}
+
+impl State {
+    fn own(&mut self) -> u64 {
+        self.next_token += 1;
+        self.thread = Some(self.next_token);
+        self.next_token
+    }
+
+    fn find(&self, core: &Arc<ProducerCore>) -> Option<&Arc<Slot>> {
+        self.entries
+            .iter()
+            .chain(self.retiring.iter())
+            .find(|e| Arc::ptr_eq(&e.slot.core, core))
+            .map(|e| &e.slot)
+    }
+
+    /// Moves the entry of `slot` from `entries` to `retiring`.
+    fn start_retiring(&mut self, slot: &Arc<Slot>) -> Option<Entry> {
+        let pos = self
+            .entries
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.slot, slot))?;
+        let e = self.entries.remove(pos);
+        self.version += 1;
+        let copy = Entry {
+            producer: e.producer,
+            slot: Arc::clone(&e.slot),
+        };
+        self.retiring.push(e);
+        Some(copy)
+    }
+
+    /// Takes the entry of `slot` out of `retiring`: back into `entries` unless `done`.
+    fn end_retiring(&mut self, slot: &Arc<Slot>, done: bool) {
+        if let Some(pos) = self
+            .retiring
+            .iter()
+            .position(|e| Arc::ptr_eq(&e.slot, slot))
+        {
+            let e = self.retiring.remove(pos);
+            if done {
+                e.slot.core.served_by.set(None);
+            } else {
+                self.entries.push(e);
+                self.version += 1;
+            }
+        }
+    }
 }
 
 #[derive(TypedData)]
@@ -117,7 +271,9 @@ pub struct Poller {
 impl DataTypeFunctions for Poller {
     fn mark(&self, marker: &Marker) {
         // Only GVL threads take this lock, and never across a Ruby call: free during GC.
-        if let Some(state) = self.state.try_lock() {
+        let state = self.state.try_lock();
+        debug_assert!(state.is_some(), "a poller's lock is held during GC");
+        if let Some(state) = state {
             for e in state.entries.iter().chain(state.retiring.iter()) {
                 marker.mark(e.producer);
             }
@@ -125,8 +281,7 @@ impl DataTypeFunctions for Poller {
     }
 }
 
-/// Entries being closed, and slots that need their first serve, from one look at the
-/// registry.
+/// Entries to retire, and slots that need a serve now, from one look at the registry.
 type Changes = (Vec<Entry>, Vec<Arc<Slot>>);
 
 /// What the loop works on between two looks at the registry.
@@ -147,7 +302,8 @@ impl Poller {
                 entries: Vec::new(),
                 retiring: Vec::new(),
                 version: 0,
-                running: false,
+                thread: None,
+                next_token: 0,
                 shutdown: false,
             }),
         })
@@ -155,153 +311,138 @@ impl Poller {
 
     /// After a fork the registry, the pipes and the thread belong to the parent: forget
     /// them (pipes are closed unread, clients are left alone) and start clean.
-    fn reset_if_forked(state: &mut State) -> Result<()> {
+    fn reset_if_forked(state: &mut State) {
         if state.generation == fork::generation() {
-            return Ok(());
+            return;
         }
         state.entries.clear();
         state.retiring.clear();
         state.control = None;
         state.generation = fork::generation();
-        state.running = false;
+        state.thread = None;
         state.shutdown = false;
         state.version += 1;
-        Ok(())
     }
 
-    /// Adds a producer. Returns true when the caller must start the poller thread.
-    fn register(
-        rb_self: &Self,
-        producer: ProducerObj,
-        max_time_ms: u64,
-        periodic_ms: u64,
-    ) -> Result<bool> {
-        let core = Arc::clone(&producer.core);
-        let pipe = Pipe::new()?;
-        core.client.set_io_event_fd(pipe.write_fd())?;
-        let slot = Arc::new(Slot {
-            core,
-            pipe,
-            max_time: Duration::from_millis(max_time_ms.max(1)),
-            periodic: Duration::from_millis(periodic_ms.max(1)),
-            last_poll: Mutex::new(Instant::now()),
-            needs_serve: AtomicBool::new(true),
-            closing: AtomicBool::new(false),
-            completion: Mutex::new(None),
-        });
-        let mut state = rb_self.state.lock();
-        Self::reset_if_forked(&mut state)?;
-        if state
-            .entries
-            .iter()
-            .any(|e| Arc::ptr_eq(&e.slot.core, &slot.core))
-        {
-            return Err(Error::Argument(
-                "this producer is already registered with this poller".into(),
-            ));
-        }
-        state.entries.push(Entry {
-            producer: producer.into(),
-            slot,
-        });
-        state.version += 1;
-        state.shutdown = false;
-        let control = match &state.control {
+    fn control(state: &mut State) -> Result<Arc<Pipe>> {
+        Ok(match &state.control {
             Some(c) => Arc::clone(c),
             None => {
                 let c = Arc::new(Pipe::new()?);
                 state.control = Some(Arc::clone(&c));
                 c
             }
-        };
+        })
+    }
+
+    /// Adds a producer. Returns the token of a thread the caller must start (with `run`),
+    /// or nil when a thread owns the loop already.
+    fn register(
+        rb_self: &Self,
+        producer: ProducerObj,
+        max_time_ms: u64,
+        periodic_ms: u64,
+    ) -> Result<Option<u64>> {
+        let core = Arc::clone(&producer.core);
+        let mut state = rb_self.state.lock();
+        Self::reset_if_forked(&mut state);
+        // Before anything changes: a second register must leave the first one's pipe alone.
+        if state.find(&core).is_some() {
+            return Err(Error::Argument(
+                "this producer is already registered with this poller".into(),
+            ));
+        }
+        let control = Self::control(&mut state)?;
+        let pipe = Pipe::new()?;
+        core.client.set_io_event_fd(pipe.write_fd())?;
+        core.served_by.set(Some(rb_self.id));
+        let slot = Arc::new(Slot {
+            core,
+            pipe: ManuallyDrop::new(pipe),
+            io_events: AtomicBool::new(true),
+            max_time: Duration::from_millis(max_time_ms.max(1)),
+            periodic: Duration::from_millis(periodic_ms.max(1)),
+            last_poll: Mutex::new(Instant::now()),
+            needs_serve: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
+            waiting: Mutex::new(Vec::new()),
+        });
+        state.entries.push(Entry {
+            producer: producer.into(),
+            slot,
+        });
+        state.version += 1;
+        state.shutdown = false;
         control.signal();
-        let start = !state.running;
-        state.running = true;
-        Ok(start)
+        Ok(match state.thread {
+            Some(_) => None,
+            None => Some(state.own()),
+        })
     }
 
-    /// Removes a producer after serving what is left in its queue. From any thread but the
-    /// poller's own, waits (GVL released) until the loop has let go of it. From the poller
-    /// thread (a callback closing its producer) it only asks, and returns at once.
+    /// Removes a producer after serving what is left in its queue; see the module docs.
+    /// Returns whether it was registered.
     fn unregister(ruby: &Ruby, rb_self: &Self, producer: ProducerObj) -> Result<bool> {
-        let completion = Arc::new(Pipe::new()?);
-        {
-            let mut state = rb_self.state.lock();
-            Self::reset_if_forked(&mut state)?;
-            let Some(entry) = state
-                .entries
-                .iter()
-                .find(|e| Arc::ptr_eq(&e.slot.core, &producer.core))
-            else {
-                return Ok(false);
-            };
-            let slot = Arc::clone(&entry.slot);
-            *slot.completion.lock() = Some(Arc::clone(&completion));
-            slot.closing.store(true, Ordering::Release);
-            if let Some(c) = &state.control {
-                c.signal();
-            }
-            if Self::on_this_poller(rb_self.id) {
-                return Ok(true);
-            }
-            if !state.running {
-                drop(state);
-                Self::retire_now(ruby, rb_self, &producer)?;
-                return Ok(true);
-            }
-        }
+        let mut found = false;
         loop {
-            let step = Some(Duration::from_millis(100));
-            if let Wait::Ready(_) = gvl::wait_readable(ruby, &[completion.read_fd()], step)? {
-                return Ok(true);
-            }
-            // The loop may have died (killed thread): never wait for ever on it.
-            let running = rb_self.state.lock().running;
-            if !running {
-                Self::retire_now(ruby, rb_self, &producer)?;
-                return Ok(true);
+            let waiting = Arc::new(Pipe::new()?);
+            let retire = {
+                let mut state = rb_self.state.lock();
+                Self::reset_if_forked(&mut state);
+                let Some(slot) = state.find(&producer.core).map(Arc::clone) else {
+                    return Ok(found);
+                };
+                found = true;
+                slot.closing.store(true, Ordering::Release);
+                slot.waiting.lock().push(Arc::clone(&waiting));
+                if let Some(c) = &state.control {
+                    c.signal();
+                }
+                if current_thread_serves(rb_self.id) {
+                    return Ok(true);
+                }
+                if state.thread.is_none() {
+                    // No loop will come: retire it here (None: another unregister does).
+                    state.start_retiring(&slot)
+                } else {
+                    None
+                }
+            };
+            match retire {
+                Some(entry) => {
+                    rb_self.retire(ruby, &entry).map_err(Error::Ruby)?;
+                    return Ok(true);
+                }
+                None => {
+                    gvl::wait_readable(ruby, &[waiting.read_fd()], None)?;
+                }
             }
         }
     }
 
-    /// Removes a producer on the calling thread (no poller thread is running).
-    fn retire_now(ruby: &Ruby, rb_self: &Self, producer: &ProducerObj) -> Result<()> {
-        let entry = {
-            let mut state = rb_self.state.lock();
-            let Some(pos) = state
-                .entries
-                .iter()
-                .position(|e| Arc::ptr_eq(&e.slot.core, &producer.core))
-            else {
-                return Ok(());
-            };
-            let e = state.entries.remove(pos);
-            state.version += 1;
-            e
-        };
-        let r = entry.slot.serve_all(ruby);
-        entry.slot.finish_close();
-        drop(entry);
-        r.map_err(Error::Ruby)
-    }
-
-    fn on_this_poller(id: u64) -> bool {
-        CURRENT_POLLER.with(|c| c.get() == Some(id))
+    /// Serves what is left of a retiring entry, turns its io events off and lets it go
+    /// (back into `entries` when cut short), waking the unregister calls waiting for it.
+    fn retire(&self, ruby: &Ruby, entry: &Entry) -> std::result::Result<(), RbError> {
+        let served = entry.slot.serve_all(ruby);
+        let done = served.is_ok() && entry.slot.disable_io_events();
+        self.state.lock().end_retiring(&entry.slot, done);
+        entry.slot.wake_waiting();
+        served
     }
 
     fn in_poller_thread(rb_self: &Self) -> bool {
-        Self::on_this_poller(rb_self.id)
+        current_thread_serves(rb_self.id)
     }
 
     fn count(rb_self: &Self) -> usize {
         let mut state = rb_self.state.lock();
-        let _ = Self::reset_if_forked(&mut state);
+        Self::reset_if_forked(&mut state);
         state.entries.len()
     }
 
     fn is_running(rb_self: &Self) -> bool {
         let state = rb_self.state.lock();
-        state.running && state.generation == fork::generation()
+        state.thread.is_some() && state.generation == fork::generation()
     }
 
     /// Asks the loop to stop; `clear` then drops every registration.
@@ -313,61 +454,78 @@ impl Poller {
         }
     }
 
-    /// Drops every registration (io events disabled, pipes closed). Test helper.
+    /// Drops every registration (io events off, pipes closed). Test helper, after
+    /// `shutdown` stopped the thread.
     fn clear(rb_self: &Self) -> usize {
         let entries = {
             let mut state = rb_self.state.lock();
             state.version += 1;
-            state.running = false;
+            state.thread = None;
             std::mem::take(&mut state.entries)
         };
         for e in &entries {
-            e.slot.finish_close();
+            e.slot.core.served_by.set(None);
+            e.slot.disable_io_events();
+            e.slot.wake_waiting();
         }
         entries.len()
     }
 
-    /// Marks the loop as stopped when it ended abnormally (the Ruby side calls this from
-    /// an `ensure`), so the next register starts a new thread.
-    fn stopped(rb_self: &Self) {
-        rb_self.state.lock().running = false;
+    /// The thread of `token` ended (Ruby's `ensure`). When it still owned the loop (it was
+    /// killed, or a non-StandardError ended it), the loop is handed on: returns the token
+    /// of a new thread to start when producers are left, no shutdown was asked and
+    /// `may_restart` (false while the process exits). Entries it was retiring go back, and
+    /// waiting unregister calls look again (and retire their producer themselves when no
+    /// thread comes).
+    fn thread_ended(rb_self: &Self, token: u64, may_restart: bool) -> Option<u64> {
+        let mut state = rb_self.state.lock();
+        if state.thread != Some(token) || state.generation != fork::generation() {
+            return None;
+        }
+        state.thread = None;
+        let retiring = std::mem::take(&mut state.retiring);
+        if !retiring.is_empty() {
+            state.entries.extend(retiring);
+            state.version += 1;
+        }
+        let next =
+            (may_restart && !state.shutdown && !state.entries.is_empty()).then(|| state.own());
+        if next.is_none() {
+            state.control = None;
+        }
+        for e in &state.entries {
+            e.slot.needs_serve.store(true, Ordering::Release);
+            if next.is_none() {
+                e.slot.wake_waiting();
+            }
+        }
+        next
     }
 
     /// Takes a new look at the registry. `None` means: stop the loop.
-    fn snapshot(&self, cached: &mut Option<Snapshot>) -> Result<Option<Changes>> {
+    fn snapshot(&self, token: u64, cached: &mut Option<Snapshot>) -> Result<Option<Changes>> {
         let mut state = self.state.lock();
-        Self::reset_if_forked(&mut state)?;
+        Self::reset_if_forked(&mut state);
+        if state.thread != Some(token) {
+            return Ok(None);
+        }
         if state.shutdown || state.entries.is_empty() {
-            state.running = false;
+            state.thread = None;
             // Closed once the loop drops its snapshot: an idle poller keeps no fds open.
             state.control = None;
             return Ok(None);
         }
-        let control = match &state.control {
-            Some(c) => Arc::clone(c),
-            None => {
-                let c = Arc::new(Pipe::new()?);
-                state.control = Some(Arc::clone(&c));
-                c
-            }
-        };
-        let mut closing = Vec::new();
-        let mut i = 0;
-        while i < state.entries.len() {
-            if state.entries[i].slot.closing.load(Ordering::Acquire) {
-                let e = state.entries.remove(i);
-                closing.push(Entry {
-                    producer: e.producer,
-                    slot: Arc::clone(&e.slot),
-                });
-                state.retiring.push(e);
-            } else {
-                i += 1;
-            }
-        }
-        if !closing.is_empty() {
-            state.version += 1;
-        }
+        let control = Self::control(&mut state)?;
+        let closing: Vec<Arc<Slot>> = state
+            .entries
+            .iter()
+            .filter(|e| e.slot.closing.load(Ordering::Acquire))
+            .map(|e| Arc::clone(&e.slot))
+            .collect();
+        let retire: Vec<Entry> = closing
+            .iter()
+            .filter_map(|slot| state.start_retiring(slot))
+            .collect();
         let fresh: Vec<Arc<Slot>> = state
             .entries
             .iter()
@@ -385,40 +543,47 @@ impl Poller {
                 control,
             });
         }
-        Ok(Some((closing, fresh)))
+        Ok(Some((retire, fresh)))
     }
 
-    fn finish_retiring(&self, done: &[Entry]) {
-        let mut state = self.state.lock();
-        state
-            .retiring
-            .retain(|e| !done.iter().any(|d| Arc::ptr_eq(&d.slot, &e.slot)));
-    }
-
-    /// The polling loop; returns when the last producer left or on shutdown. Runs on the
-    /// poller's Ruby thread.
-    fn run(ruby: &Ruby, rb_self: &Self, poll_timeout_ms: u64) -> std::result::Result<(), RbError> {
+    /// The polling loop of the thread `token`; returns when the last producer left or on
+    /// shutdown. Runs on the poller's Ruby thread.
+    fn run(
+        ruby: &Ruby,
+        rb_self: &Self,
+        token: u64,
+        poll_timeout_ms: u64,
+    ) -> std::result::Result<(), RbError> {
         let _mark = CurrentPoller::enter(rb_self.id);
+        {
+            // A (re)started loop serves every producer once: an earlier loop may have
+            // stopped with events queued, and librdkafka will not write for those.
+            let state = rb_self.state.lock();
+            for e in &state.entries {
+                e.slot.needs_serve.store(true, Ordering::Release);
+            }
+        }
         let poll_timeout = Duration::from_millis(poll_timeout_ms.max(1));
         let mut cached: Option<Snapshot> = None;
         loop {
-            let Some((closing, fresh)) = rb_self
-                .snapshot(&mut cached)
+            let Some((retire, fresh)) = rb_self
+                .snapshot(token, &mut cached)
                 .map_err(|e| magnus::error::IntoError::into_error(e, ruby))?
             else {
                 return Ok(());
             };
-            for e in &closing {
-                let r = e.slot.serve_all(ruby);
-                e.slot.finish_close();
-                if let Err(err) = r {
-                    rb_self.finish_retiring(&closing);
-                    return Err(err);
+            if !retire.is_empty() {
+                let mut rest = retire.iter();
+                for e in rest.by_ref() {
+                    if let Err(err) = rb_self.retire(ruby, e) {
+                        // Cut short: the others go back to be retired by the next loop.
+                        let mut state = rb_self.state.lock();
+                        for other in rest {
+                            state.end_retiring(&other.slot, false);
+                        }
+                        return Err(err);
+                    }
                 }
-            }
-            if !closing.is_empty() {
-                rb_self.finish_retiring(&closing);
-                drop(closing);
                 continue;
             }
             for slot in &fresh {
@@ -428,12 +593,12 @@ impl Poller {
             let wait = gvl::wait_readable(ruby, &snap.fds, Some(poll_timeout))?;
             let snap = cached.as_ref().expect("snapshot taken");
             match wait {
-                Wait::TimedOut => {
+                gvl::Wait::TimedOut => {
                     for slot in &snap.slots {
                         slot.serve(ruby)?;
                     }
                 }
-                Wait::Ready(ready) => {
+                gvl::Wait::Ready(ready) => {
                     let control_index = snap.slots.len();
                     let mut served = vec![false; snap.slots.len()];
                     for i in ready {
@@ -443,7 +608,7 @@ impl Poller {
                         }
                         let slot = &snap.slots[i];
                         if slot.closing.load(Ordering::Acquire) {
-                            continue; // handled (with a final drain) at the top of the loop
+                            continue; // retired (with a final drain) at the top of the loop
                         }
                         slot.pipe.drain();
                         slot.serve(ruby)?;
@@ -488,7 +653,7 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     class.define_singleton_method("new", magnus::function!(Poller::new, 1))?;
     class.define_method("register", magnus::method!(Poller::register, 3))?;
     class.define_method("unregister", magnus::method!(Poller::unregister, 1))?;
-    class.define_method("run", magnus::method!(Poller::run, 1))?;
+    class.define_method("run", magnus::method!(Poller::run, 2))?;
     class.define_method("count", magnus::method!(Poller::count, 0))?;
     class.define_method("running?", magnus::method!(Poller::is_running, 0))?;
     class.define_method(
@@ -497,6 +662,7 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
     )?;
     class.define_method("shutdown", magnus::method!(Poller::shutdown, 0))?;
     class.define_method("clear", magnus::method!(Poller::clear, 0))?;
-    class.define_method("stopped", magnus::method!(Poller::stopped, 0))?;
+    class.define_method("thread_ended", magnus::method!(Poller::thread_ended, 2))?;
+    let _ = class.as_value();
     Ok(())
 }

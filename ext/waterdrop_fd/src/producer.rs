@@ -5,6 +5,7 @@
 //! blocking librdkafka call to a worker thread (`flush`, `destroy`, transactions,
 //! `partition_count`), which wait on an fd with the GVL released.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,7 +25,8 @@ use crate::fastpath;
 use crate::inflight::InFlight;
 use crate::kafka::client::{Client, ClientError, GroupMetadata, OutMessage, TxnOffset, TxnOp};
 use crate::kafka::conf::Conf;
-use crate::kafka::event::EventKind;
+use crate::kafka::event::{Delivery, EventKind};
+use crate::poller::ServedBy;
 use crate::worker;
 
 /// Event kinds routed to the main queue.
@@ -39,6 +41,16 @@ pub struct ProducerCore {
     in_flight: Mutex<InFlight<Opaque<HandleObj>>>,
     dispatcher: Opaque<Value>,
     notify_deliveries: AtomicBool,
+    /// Whether the produce fast path (`try_produce`, `produce_batch`) may hand messages to
+    /// librdkafka; `close` clears it first thing, so no message slips in after the final
+    /// flush whatever the Ruby side does. (The full path, which the closing thread's final
+    /// buffer flush takes, checks the producer's status instead.)
+    accepting: AtomicBool,
+    /// The poller this producer is registered with (its handles remember it).
+    pub served_by: ServedBy,
+    /// Reports of a delivery batch whose dispatch was cut short (the poller thread was
+    /// killed in a listener): served first on the next serve, so none is lost.
+    backlog: Mutex<VecDeque<Delivery>>,
 }
 
 #[derive(TypedData)]
@@ -57,7 +69,12 @@ impl ProducerCore {
     pub fn mark(&self, marker: &Marker) {
         marker.mark(self.dispatcher);
         // Held only by GVL threads that never call Ruby while holding it: always free here.
-        if let Some(table) = self.in_flight.try_lock() {
+        let table = self.in_flight.try_lock();
+        debug_assert!(
+            table.is_some(),
+            "the in-flight table's lock is held during GC"
+        );
+        if let Some(table) = table {
             for h in table.iter() {
                 marker.mark(*h);
             }
@@ -69,7 +86,11 @@ impl ProducerCore {
     fn produce_fields(&self, ruby: &Ruby, fields: &fastpath::Fields) -> Result<Option<HandleObj>> {
         // The last Ruby allocation before librdkafka copies the message: every VALUE read
         // so far is on the caller's stack frame (pinned), header strings are read only after it.
-        let handle = ruby.obj_wrap(DeliveryHandle::new(fields.topic.as_value(), fields.label));
+        let handle = ruby.obj_wrap(DeliveryHandle::new(
+            fields.topic.as_value(),
+            fields.label,
+            self.served_by.get(),
+        ));
         let header_strings = match fields.headers {
             None => Vec::new(),
             Some(h) => match fastpath::header_pairs(h) {
@@ -125,6 +146,12 @@ impl ProducerCore {
     /// make sure the producer is served again: librdkafka will not write to the pipe).
     pub fn serve(&self, ruby: &Ruby, deadline: Instant) -> std::result::Result<bool, RbError> {
         loop {
+            let Some(d) = self.backlog.lock().pop_front() else {
+                break;
+            };
+            self.deliver(ruby, d, self.notify_deliveries.load(Ordering::Relaxed))?;
+        }
+        loop {
             let event = match self.client.poll_event() {
                 Ok(Some(ev)) => ev,
                 Ok(None) | Err(_) => return Ok(true),
@@ -142,17 +169,14 @@ impl ProducerCore {
         match kind {
             EventKind::Deliveries(list) => {
                 let notify = self.notify_deliveries.load(Ordering::Relaxed);
-                for d in list {
-                    // The handle stays in the (marked) table until its callbacks ran: Ruby
-                    // code below may run the GC, and a handle the user dropped is reachable
-                    // only from here.
-                    let Some(handle) = self.in_flight.lock().get(d.opaque).copied() else {
-                        continue;
-                    };
-                    let obj = ruby.get_inner(handle);
-                    let outcome = self.report(ruby, obj, d.err, d.partition, d.offset, notify);
-                    self.in_flight.lock().remove(d.opaque);
-                    outcome?;
+                let mut list = list.into_iter();
+                while let Some(d) = list.next() {
+                    if let Err(e) = self.deliver(ruby, d, notify) {
+                        // Cut short (a kill or throw in a listener): the rest of the batch
+                        // is served on the next serve instead of being lost.
+                        self.backlog.lock().extend(list);
+                        return Err(e);
+                    }
                 }
             }
             EventKind::Error {
@@ -182,6 +206,19 @@ impl ProducerCore {
             EventKind::Other(_) => {}
         }
         Ok(())
+    }
+
+    /// Completes the handle of one report.
+    fn deliver(&self, ruby: &Ruby, d: Delivery, notify: bool) -> std::result::Result<(), RbError> {
+        // The handle stays in the (marked) table until its callbacks ran: Ruby code below
+        // may run the GC, and a handle the user dropped is reachable only from here.
+        let Some(handle) = self.in_flight.lock().get(d.opaque).copied() else {
+            return Ok(());
+        };
+        let obj = ruby.get_inner(handle);
+        let outcome = self.report(ruby, obj, d.err, d.partition, d.offset, notify);
+        self.in_flight.lock().remove(d.opaque);
+        outcome
     }
 
     fn call<A: magnus::ArgList>(
@@ -217,6 +254,8 @@ impl ProducerCore {
     /// Fails every handle still waiting (used once the client is gone): their reports can
     /// never arrive. Returns how many there were.
     fn fail_in_flight(&self, ruby: &Ruby, code: i32) -> usize {
+        // Reports left over from a cut-short batch belong to handles failed below.
+        self.backlog.lock().clear();
         let mut n = 0;
         let end = self.in_flight.lock().end_id();
         for id in 1..end {
@@ -225,7 +264,7 @@ impl ProducerCore {
                 continue;
             };
             let obj = ruby.get_inner(handle);
-            if let Some(w) = obj.complete(code, -1, -1) {
+            for w in obj.complete(code, -1, -1) {
                 if let Err(e) = release_waiter(ruby, w) {
                     eprintln!("waterdrop_fd: could not release a waiter: {e}");
                 }
@@ -246,7 +285,7 @@ impl ProducerCore {
         offset: i64,
         notify: bool,
     ) -> std::result::Result<(), RbError> {
-        if let Some(w) = obj.complete(err, partition, offset) {
+        for w in obj.complete(err, partition, offset) {
             self.guard(ruby, "delivery", release_waiter(ruby, w))?;
         }
         if notify || err != 0 {
@@ -282,6 +321,9 @@ impl Producer {
                 in_flight: Mutex::new(InFlight::default()),
                 dispatcher: dispatcher.into(),
                 notify_deliveries: AtomicBool::new(false),
+                accepting: AtomicBool::new(true),
+                served_by: ServedBy::default(),
+                backlog: Mutex::new(VecDeque::new()),
             }),
         })
     }
@@ -300,7 +342,11 @@ impl Producer {
         topic_config: usize,
     ) -> Result<HandleObj> {
         let core = &rb_self.core;
-        let handle = ruby.obj_wrap(DeliveryHandle::new(topic.as_value(), label));
+        let handle = ruby.obj_wrap(DeliveryHandle::new(
+            topic.as_value(),
+            label,
+            core.served_by.get(),
+        ));
         let header_strings: Vec<Option<RString>> = match headers {
             None => Vec::new(),
             Some(arr) => arr
@@ -411,6 +457,9 @@ impl Producer {
         message: Value,
         max_payload_size: usize,
     ) -> Result<Option<HandleObj>> {
+        if !rb_self.core.accepting.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         match fastpath::read(ruby, message, max_payload_size) {
             Some(fields) => rb_self.core.produce_fields(ruby, &fields),
             None => Ok(None),
@@ -447,6 +496,9 @@ impl Producer {
         max_payload_size: usize,
         handles: RArray,
     ) -> Result<usize> {
+        if !rb_self.core.accepting.load(Ordering::Acquire) {
+            return Ok(0);
+        }
         let mut produced = 0;
         while produced < count {
             let index = from + produced;
@@ -509,12 +561,19 @@ impl Producer {
         rb_self.core.client.name().to_owned()
     }
 
-    fn is_closed(rb_self: &Self) -> bool {
+    /// Whether the librdkafka client is gone: destroyed, or made by the parent process.
+    /// (Not the producer's `closed` status, nor `ClosedProducerError`'s "client destroyed".)
+    fn is_destroyed(rb_self: &Self) -> bool {
         rb_self.core.client.closed()
     }
 
     fn is_inherited(rb_self: &Self) -> bool {
         rb_self.core.client.inherited()
+    }
+
+    /// Closes the produce fast path for good (`close` began).
+    fn stop_accepting(rb_self: &Self) {
+        rb_self.core.accepting.store(false, Ordering::Release);
     }
 
     fn set_notify_deliveries(rb_self: &Self, on: bool) -> bool {
@@ -653,8 +712,12 @@ pub fn init(ruby: &Ruby, native: &RModule) -> std::result::Result<(), RbError> {
         magnus::method!(Producer::in_flight_count, 0),
     )?;
     class.define_method("name", magnus::method!(Producer::name, 0))?;
-    class.define_method("closed?", magnus::method!(Producer::is_closed, 0))?;
+    class.define_method("destroyed?", magnus::method!(Producer::is_destroyed, 0))?;
     class.define_method("inherited?", magnus::method!(Producer::is_inherited, 0))?;
+    class.define_method(
+        "stop_accepting",
+        magnus::method!(Producer::stop_accepting, 0),
+    )?;
     class.define_method(
         "notify_deliveries=",
         magnus::method!(Producer::set_notify_deliveries, 1),

@@ -50,7 +50,9 @@ fn the_first_registration_asks_for_the_thread_and_duplicates_are_refused() {
         counted = poller.count
         running = poller.running?
         cleared = poller.clear
-        out = [first, second, duplicate, counted, running, cleared, poller.count, poller.running?].map(&:to_s)
+        # The first register hands out the token of the thread to start; later ones nil.
+        out = [first.is_a?(Integer), second.nil?, duplicate, counted, running, cleared, poller.count,
+               poller.running?].map(&:to_s)
         [a, b].each(&:destroy)
         out
         "#,
@@ -59,7 +61,7 @@ fn the_first_registration_asks_for_the_thread_and_duplicates_are_refused() {
         result,
         vec![
             "true",
-            "false",
+            "true",
             "this producer is already registered with this poller",
             "2",
             "true",
@@ -79,16 +81,18 @@ fn unregistering_without_a_loop_retires_at_once() {
         r#"
         poller = WaterdropFd::Native::Poller.new(92)
         a = poller_test_producer
-        poller.register(a, 100, 1_000)
-        poller.stopped # no loop ever ran: what a killed poller thread leaves behind
+        token = poller.register(a, 100, 1_000)
+        # No loop ever ran, and the thread ended while the process exits (no successor):
+        # what a killed poller thread leaves behind.
+        successor = poller.thread_ended(token, false)
         removed = poller.unregister(a)
         again = poller.unregister(a)
-        out = [removed, again, poller.count].map(&:to_s)
+        out = [successor.inspect, removed, again, poller.count].map(&:to_s)
         a.destroy
         out
         "#,
     );
-    assert_eq!(result, vec!["true", "false", "0"]);
+    assert_eq!(result, vec!["nil", "true", "false", "0"]);
 }
 
 #[ruby_test]
@@ -113,11 +117,62 @@ fn a_new_fork_generation_forgets_the_parents_registrations() {
         running = $forked_poller.running?
         fresh = poller_test_producer
         start = $forked_poller.register(fresh, 100, 1_000)
-        out = [counted, running, start, $forked_poller.count].map(&:to_s)
+        out = [counted, running, start.is_a?(Integer), $forked_poller.count].map(&:to_s)
         $forked_poller.clear
         fresh.destroy
         out
         "#,
     );
     assert_eq!(after, vec!["0", "false", "true", "1"]);
+}
+
+#[ruby_test]
+fn a_thread_that_ended_while_producers_are_left_is_succeeded_once() {
+    let ruby = ruby();
+    setup(&ruby);
+    let result: Vec<String> = eval(
+        &ruby,
+        r#"
+        poller = WaterdropFd::Native::Poller.new(94)
+        a = poller_test_producer
+        token = poller.register(a, 100, 1_000)
+        successor = poller.thread_ended(token, true)    # killed: a new thread takes over
+        stale = poller.thread_ended(token, true)        # the old token owns nothing any more
+        last = poller.thread_ended(successor, false)    # the process exits: nobody takes over
+        out = [successor.is_a?(Integer) && successor != token, stale.inspect, last.inspect,
+               poller.running?].map(&:to_s)
+        poller.unregister(a)
+        a.destroy
+        out
+        "#,
+    );
+    assert_eq!(result, vec!["true", "nil", "nil", "false"]);
+}
+
+/// A registration dropped while a destroy of its client holds the client's lock cannot turn
+/// io events off: its pipe must then stay open (librdkafka may still write to that fd number,
+/// which a closed pipe would hand to the next file opened), never be closed.
+#[ruby_test]
+fn a_pipe_whose_io_events_could_not_be_turned_off_is_never_closed() {
+    let ruby = ruby();
+    setup(&ruby);
+    let result: Vec<usize> = eval(
+        &ruby,
+        r#"
+        open_fds = -> { Dir.children("/proc/self/fd").map(&:to_i) }
+        poller = WaterdropFd::Native::Poller.new(95)
+        a = poller_test_producer
+        before = open_fds.call
+        poller.register(a, 100, 1_000)
+        added = open_fds.call - before # the producer's pipe and the control pipe
+        destroyer = Thread.new { a.destroy }
+        gone = a.respond_to?(:destroyed?) ? :destroyed? : :closed?
+        Thread.pass until a.public_send(gone) # the destroy holds the client's lock (or is done)
+        poller.clear
+        still_open = added.count { |fd| File.exist?("/proc/self/fd/#{fd}") }
+        destroyer.join
+        [added.size, still_open]
+        "#,
+    );
+    assert_eq!(result, vec![4, 4]);
 }

@@ -9,12 +9,21 @@ module WaterDrop
     # `Poller.instance` is the process-wide poller (id 0) that `:fd` producers use by
     # default; `Poller.new` makes a dedicated one (ids 1, 2, ...), for example to keep slow
     # listeners of some producers from delaying others. The thread starts on the first
-    # `register` and stops when the last producer leaves.
+    # `register` and stops when the last producer leaves. When the thread ends in any other
+    # way (`Thread#kill`, an exception that is not a StandardError), a new one takes over at
+    # once, unless the process is exiting. Whether a thread owns the loop is decided natively
+    # (see the state machine at the top of `ext/waterdrop_fd/src/poller.rs`); this class
+    # only starts the threads it is told to.
     class Poller
       ID_MUTEX = Thread::Mutex.new
       private_constant :ID_MUTEX
 
       class << self
+        # Set once the process runs its `at_exit` handlers: a poller thread ended then is not
+        # replaced (Ruby is killing every thread).
+        # @api private
+        attr_accessor :exiting
+
         # @return [Poller] the shared poller (id 0)
         def instance
           @instance ||= ID_MUTEX.synchronize { @instance || new(0) }
@@ -47,10 +56,10 @@ module WaterDrop
       def register(producer)
         ensure_same_process!
         fd = producer.config.polling.fd
-        start = @native.register(producer.native_client, fd.max_time, fd.periodic_poll_interval)
+        token = @native.register(producer.native_client, fd.max_time, fd.periodic_poll_interval)
         @mutex.synchronize do
           @producers[producer.id] = producer
-          start_thread if start
+          start_thread(token) if token
         end
         producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
       end
@@ -109,21 +118,22 @@ module WaterDrop
 
       private
 
-      def start_thread
-        @thread = Thread.new { polling_loop }
+      # Starts the thread that owns the loop under `token` (given by the native poller).
+      def start_thread(token)
+        @thread = Thread.new { polling_loop(token) }
         @thread.name = "waterdrop.poller##{@id}"
         @thread.priority = Config.config.thread_priority
         @thread.report_on_exception = false
       end
 
-      # Runs the native loop; errors that escape it (e.g. `Thread#raise` into the poller)
-      # are reported to every registered producer and retried with a growing back-off.
-      def polling_loop
-        finished = false
+      # Runs the native loop; StandardErrors that escape it (e.g. `Thread#raise` into the
+      # poller) are reported to every registered producer and retried with a growing
+      # back-off. However the thread ends, the native poller decides whether a new thread
+      # takes over (it does when producers are left and nobody asked it to stop).
+      def polling_loop(token)
         backoff = nil
         begin
-          @native.run(Config.config.poll_timeout)
-          finished = true
+          @native.run(token, Config.config.poll_timeout)
         rescue StandardError => e
           broadcast_error(e)
           settings = Config.config
@@ -132,8 +142,8 @@ module WaterDrop
           retry
         end
       ensure
-        # Killed (or failed past recovery): let the next register start a new thread.
-        @native.stopped unless finished
+        successor = @native.thread_ended(token, !self.class.exiting)
+        @mutex.synchronize { start_thread(successor) } if successor
       end
 
       def broadcast_error(error)
@@ -159,3 +169,5 @@ module WaterDrop
     end
   end
 end
+
+at_exit { WaterDrop::Polling::Poller.exiting = true }

@@ -10,10 +10,13 @@ module WaterDrop
       # @return [WaterdropFd::DeliveryReport]
       # @raise [Errors::MessageInvalidError]
       # @raise [Errors::ProduceError] with the librdkafka error (or wait timeout) as `#cause`;
-      #   a timeout while authentication or the TLS handshake fails has that error as `#cause`
+      #   a timeout while authentication or the TLS handshake fails has that error as `#cause`;
+      #   called from a listener on the poller thread, it raises at once, before anything is
+      #   produced, with {WaterdropFd::PollerThreadWaitError} as `#cause`
       def produce_sync(message)
         message = middleware.run(message)
         validate_message!(message)
+        ensure_not_on_own_poller!("produce_sync")
         @monitor.instrument("message.produced_sync", producer_id: id, message: message) do
           in_transaction_if_transactional do
             report = dispatch(message, "produce_sync").wait(
@@ -37,9 +40,12 @@ module WaterDrop
       # @return [Array<WaterdropFd::DeliveryHandle>] completed handles
       # @raise [Errors::MessageInvalidError]
       # @raise [Errors::ProduceManyError] with `#dispatched`
+      # @raise [WaterdropFd::PollerThreadWaitError] from a listener on the poller thread
+      #   (nothing is produced)
       def produce_many_sync(messages)
         messages = middleware.run_many(messages)
         client = validate_batch!(messages)
+        ensure_not_on_own_poller!("produce_many_sync")
         @monitor.instrument("messages.produced_sync", producer_id: id, messages: messages) do
           in_transaction_if_transactional do
             handles = dispatch_batch(client, messages, "produce_many_sync")

@@ -51,6 +51,8 @@ module WaterDrop
       #   {WaterDrop::AbortTransaction}
       # @raise [Errors::ProducerNotTransactionalError] when the producer has no
       #   `transactional.id`
+      # @raise [WaterdropFd::PollerThreadWaitError] from a listener on the poller thread (its
+      #   commit would wait for deliveries that only that thread serves)
       # @raise [Errors::EarlyTransactionExitNotAllowedError] when the block was left with
       #   `return`, `break` or `throw` (the transaction is aborted first)
       # @raise [WaterdropFd::RdkafkaError] when a transaction command failed for good
@@ -70,6 +72,8 @@ module WaterDrop
       #   end
       def transaction(&block)
         raise Errors::ProducerNotTransactionalError, "#{id} is not transactional" unless transactional?
+
+        ensure_not_on_own_poller!("transaction")
 
         if @transaction_mutex.owned?
           return yield if @transaction_open
@@ -159,6 +163,8 @@ module WaterDrop
       def in_transaction_if_transactional(&block)
         return yield unless transactional?
         return note_transaction_dispatch(yield) if transaction?
+
+        ensure_not_on_own_poller!("transaction")
         # The closing thread holds the lock already (final buffer flush).
         return run_own_transaction(&block) if @transaction_mutex.owned?
 

@@ -45,8 +45,7 @@ impl Event {
         Event(ptr)
     }
 
-    /// Copies the event's content out. Delivery batches are appended to `deliveries`
-    /// (reused between calls to avoid an allocation per event).
+    /// Copies the event's content out (a delivery batch into one `Vec` per event).
     pub fn read(&self) -> EventKind {
         let ev = self.0.as_ptr();
         // SAFETY: ev is a live event we own; every accessor below reads from it and
