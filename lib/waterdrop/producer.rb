@@ -45,6 +45,8 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
+      @client = nil # set only by test helpers that swap the client (see #client)
+      @client_replaced = false
       @status = Status.new { refresh_fast_path }
       @messages = []
       @native = nil
@@ -255,9 +257,15 @@ module WaterDrop
     # The client messages go through, connecting on first use: librdkafka's (native) by
     # default, a {Clients::Dummy} when `deliver` is false, or an instance of `client_class`
     # ({Clients::Buffered} keeps what it was given: `producer.client.messages`).
+    #
+    # Every dispatch and transaction command asks this method for the client, so a test
+    # helper may replace it (`allow(producer).to receive(:client).and_return(buffered)`,
+    # mocha's `stubs(:client)`, or WaterDrop-style `producer.instance_variable_set(:@client, c)`):
+    # messages then go to that client's `#produce(message)`, and the native fast path is off
+    # while the replacement is in place.
     # @return [WaterdropFd::Native::Producer, Clients::Dummy]
     def client
-      native_client
+      @client || native_client
     end
 
     # The native client, connecting on first use.
@@ -300,10 +308,32 @@ module WaterDrop
     def refresh_fast_path
       native = @native
       @fast_native =
-        if native && @fast_path_allowed && @status.connected? && @middleware&.empty? &&
+        if native && @fast_path_allowed && !@client_replaced && @status.connected? && @middleware&.empty? &&
            !@monitor.listening?("message.produced_async")
           native
         end
+    end
+
+    # A stub of `client` (rspec-mocks, mocha) is a singleton method: while it is there,
+    # dispatches must ask `client`, so the fast path (which holds the native client) is off.
+    def singleton_method_added(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def singleton_method_removed(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def singleton_method_undefined(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def client_replacement_changed
+      @client_replaced = singleton_class.method_defined?(:client, false) || singleton_class.private_method_defined?(:client, false)
+      refresh_fast_path
     end
 
     def validate_message!(message)
@@ -492,8 +522,8 @@ module WaterDrop
 
     # Hands one message to librdkafka, waiting and retrying when its queue is full.
     def dispatch_to_client(message, label)
-      client = native_client
-      return client.produce_message(message) unless librdkafka_client?(client)
+      client = self.client
+      return client.produce(message) unless librdkafka_client?(client)
 
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)
@@ -548,7 +578,7 @@ module WaterDrop
     #   natively, or nil for the full path
     def validate_batch!(messages)
       client = @fast_native
-      if client && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
+      if client && @client.nil? && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
          client.fast_batch?(messages, @max_payload_size)
         return client
       end

@@ -188,7 +188,7 @@ module WaterDrop
         native = nil
 
         instrument_transaction("finished") do
-          native = native_client
+          native = client
           transaction_command("begin") do
             instrument_transaction("started") { native.transaction("begin", -1) }
           end
@@ -273,7 +273,7 @@ module WaterDrop
       def abort_after_abortable_error
         @transaction_aborted = true
         transaction_command("abort", abortable: false) do
-          instrument_transaction("aborted") { native_client.transaction("abort", -1) }
+          instrument_transaction("aborted") { client.transaction("abort", -1) }
         end
       end
 
