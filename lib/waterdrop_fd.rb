@@ -38,6 +38,7 @@ require_relative "waterdrop_fd/dispatcher"
 require_relative "waterdrop_fd/fork_hook"
 
 require_relative "waterdrop/version"
+require_relative "waterdrop/gem_root"
 require_relative "waterdrop/errors"
 require_relative "waterdrop/instrumentation/event"
 require_relative "waterdrop/instrumentation/notifications"

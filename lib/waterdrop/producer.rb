@@ -129,6 +129,7 @@ module WaterDrop
       raise Errors::ProducerTransactionalCloseAttemptError, id if @transaction_mutex.owned?
 
       # A transaction running in another thread finishes (commits or aborts) first.
+      flush_error = nil
       @transaction_mutex.synchronize do
         @operating_mutex.synchronize do
           # `closing` here means an earlier close was killed half-way (it released the
@@ -141,12 +142,15 @@ module WaterDrop
             # New dispatches wait for @operating_mutex (and then see the closed status);
             # the ones already running finish first.
             @operations_in_progress.wait_until_zero
-            flush_buffer_on_close
+            flush_error = flush_buffer_on_close
             shutdown_client(force)
             @status.closed!
           end
         end
       end
+      # The producer is closed either way; an unexpected failure of the last flush is the
+      # caller's to see.
+      raise flush_error if flush_error
     rescue ThreadError => e
       raise unless e.message.include?("trap context")
 
@@ -382,12 +386,18 @@ module WaterDrop
       true
     end
 
-    # The last flush of the WaterDrop buffer, by the closing thread. Failures were already
-    # reported through `error.occurred`; closing goes on.
+    # The last flush of the WaterDrop buffer, by the closing thread. Closing goes on whatever
+    # happens: produce failures were reported through `error.occurred` already; anything else
+    # (a raising middleware step, a transaction error) is returned for `close` to raise once
+    # the producer is closed.
+    # @return [StandardError, nil]
     def flush_buffer_on_close
       flush_buffer(true)
+      nil
     rescue Errors::ProduceError, Errors::MessageInvalidError
       nil
+    rescue StandardError => e
+      e
     end
 
     # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
