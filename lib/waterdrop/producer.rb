@@ -31,6 +31,10 @@ module WaterDrop
     FAST_BATCH_CHUNK = 512
     private_constant :FAST_BATCH_CHUNK
 
+    # `error.occurred`'s `dispatched:` for an aborted transactional batch.
+    NOTHING_DISPATCHED = [].freeze
+    private_constant :NOTHING_DISPATCHED
+
     # @return [String] the producer's id
     attr_reader :id
     # @return [Status]
@@ -574,9 +578,12 @@ module WaterDrop
       handles
     rescue WaterdropFd::Error => e
       error = Errors::ProduceManyError.new(handles, e.inspect)
+      # A transactional batch is aborted as a whole: nothing of it was dispatched (the
+      # error keeps the handles, which fail as purged).
       @monitor.instrument(
         "error.occurred",
-        producer_id: id, messages: messages, dispatched: handles, error: error, type: "messages.#{label}"
+        producer_id: id, messages: messages, dispatched: transactional? ? NOTHING_DISPATCHED : handles,
+        error: error, type: "messages.#{label}"
       )
       raise error, cause: e
     end
