@@ -577,6 +577,8 @@ module WaterDrop
       (handles.size...messages.size).each { |i| handles << dispatch(messages[i], label) }
       handles
     rescue WaterdropFd::Error => e
+      raise if configuration_error?(e)
+
       error = Errors::ProduceManyError.new(handles, e.inspect)
       # A transactional batch is aborted as a whole: nothing of it was dispatched (the
       # error keeps the handles, which fail as purged).
@@ -657,6 +659,12 @@ module WaterDrop
       flat
     end
 
+    # Errors in the settings (a client librdkafka refuses to build, a variant's invalid topic
+    # setting) reach the caller as they are, as in WaterDrop, not as produce errors.
+    def configuration_error?(error)
+      error.is_a?(WaterdropFd::ConfigError) || error.is_a?(WaterdropFd::ClientCreationError)
+    end
+
     def wrap(klass, error)
       raise klass, error.inspect, cause: error
     rescue klass => e
@@ -664,6 +672,8 @@ module WaterDrop
     end
 
     def raise_produce_error(error, message, type)
+      raise error if configuration_error?(error)
+
       wrapped = wrap(Errors::ProduceError, error)
       @monitor.instrument("error.occurred", producer_id: id, message: message, error: wrapped, type: type)
       raise wrapped
