@@ -8,14 +8,17 @@ module WaterdropFd
   #
   # It watches class and module bodies (a TracePoint on `:class`, which fires only when a
   # `class`/`module` keyword runs, never on the produce path) and raises LoadError for a
-  # body opened by a file named `.../lib/waterdrop.rb` or `.../lib/waterdrop/...` that is
-  # not one of this gem's.
+  # body opened by one of the upstream gem's files (see UPSTREAM_PATH) that is not one of
+  # this gem's.
   # @api private
   module UpstreamGuard
     # This gem's lib directory (its own files are allowed).
     OWN_LIB = "#{File.expand_path("..", __dir__)}/".freeze
-    # The layout of the upstream gem's files.
-    UPSTREAM_PATH = %r{/lib/waterdrop(?:\.rb\z|/)}
+    # The layout of the upstream gem's files: `<dir>/lib/waterdrop.rb` or
+    # `<dir>/lib/waterdrop/...`, where `<dir>` is an installed gem (`waterdrop-2.10.3`), a
+    # Bundler git checkout (`waterdrop-<sha>`) or a clone (`waterdrop`). An application's own
+    # `lib/waterdrop/` (patches, listeners) does not match.
+    UPSTREAM_PATH = %r{/waterdrop(?:-[^/]+)?/lib/waterdrop(?:\.rb\z|/)}
 
     class << self
       # Starts watching (once per process).

@@ -11,8 +11,10 @@ require "tmpdir"
 RSpec.describe "require \"waterdrop\" and the upstream waterdrop gem" do
   lib = File.expand_path("../../../lib", __dir__)
 
-  # A stand-in for the upstream gem's layout: <dir>/lib/waterdrop.rb and lib/waterdrop/*.rb.
-  def fake_upstream(dir)
+  # A stand-in for the upstream gem as installed: <gems>/waterdrop-2.10.3/lib/waterdrop.rb
+  # and lib/waterdrop/*.rb.
+  def fake_upstream(gems_dir)
+    dir = File.join(gems_dir, "waterdrop-2.10.3")
     FileUtils.mkdir_p(File.join(dir, "lib", "waterdrop", "instrumentation"))
     File.write(File.join(dir, "lib", "waterdrop.rb"), "require 'waterdrop/version'\n")
     File.write(File.join(dir, "lib", "waterdrop", "version.rb"), "module WaterDrop\n  VERSION = '2.10.3'\nend\n")
@@ -53,6 +55,16 @@ RSpec.describe "require \"waterdrop\" and the upstream waterdrop gem" do
       )
       expect(lines[1]).to include("Remove the other waterdrop gem from the bundle")
       expect(lines[2]).to eq("nil") # its body never ran
+    end
+  end
+
+  it "lets an application's own lib/waterdrop/ files reopen WaterDrop" do
+    Dir.mktmpdir do |dir|
+      app_file = File.join(dir, "my_app", "lib", "waterdrop", "my_listener.rb")
+      FileUtils.mkdir_p(File.dirname(app_file))
+      File.write(app_file, "module WaterDrop\n  module MyListener\n    READY = true\n  end\nend\n")
+      out, ok = ruby("-I", lib, "-e", "require 'waterdrop'; load #{app_file.inspect}; print WaterDrop::MyListener::READY")
+      expect([out, ok]).to eq(["true", true])
     end
   end
 
