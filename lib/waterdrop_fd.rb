@@ -8,11 +8,15 @@
 # namespace. It replaces the `waterdrop` gem (and `karafka-rdkafka` + `ffi`): the two
 # cannot be loaded in one process.
 
-if defined?(::WaterDrop::VERSION) && !defined?(::WaterdropFd::VERSION)
+# Upstream waterdrop loaded first (any of its files defines `WaterDrop`): refuse, naming the
+# file, instead of mixing two implementations of one namespace.
+if defined?(::WaterDrop) && !defined?(::WaterdropFd::VERSION)
+  upstream_file = Object.const_source_location(:WaterDrop)&.first
   raise LoadError,
-        "waterdrop_fd cannot be loaded: the waterdrop gem (#{::WaterDrop::VERSION}) is already " \
-        "loaded. waterdrop_fd provides the same WaterDrop::Producer API and replaces it; " \
-        "remove `waterdrop` from your Gemfile (or do not require it) to use waterdrop_fd."
+        "waterdrop_fd cannot be loaded: the upstream waterdrop gem is already loaded " \
+        "(WaterDrop defined in #{upstream_file || "an unknown file"}). waterdrop_fd provides the same " \
+        "WaterDrop::Producer API and replaces it; remove the other `waterdrop` from your Gemfile " \
+        "(or do not require it) to use waterdrop_fd."
 end
 
 require "securerandom"
@@ -20,6 +24,8 @@ require "logger"
 require "json"
 
 require_relative "waterdrop_fd/version"
+require_relative "waterdrop_fd/upstream_guard"
+WaterdropFd::UpstreamGuard.install!
 require_relative "waterdrop_fd/errors"
 require_relative "waterdrop_fd/redaction"
 require_relative "waterdrop_fd/native"
@@ -32,9 +38,13 @@ require_relative "waterdrop_fd/dispatcher"
 require_relative "waterdrop_fd/fork_hook"
 
 require_relative "waterdrop/version"
+require_relative "waterdrop/gem_root"
 require_relative "waterdrop/errors"
-require_relative "waterdrop/instrumentation/notifications"
 require_relative "waterdrop/instrumentation/event"
+require_relative "waterdrop/instrumentation/notifications"
+require_relative "waterdrop/instrumentation/class_notifications"
+require_relative "waterdrop/instrumentation/events"
+require_relative "waterdrop/instrumentation/bus_forwarding"
 require_relative "waterdrop/instrumentation/monitor"
 require_relative "waterdrop/instrumentation/logger_listener"
 require_relative "waterdrop/instrumentation/class_monitor"
@@ -49,6 +59,7 @@ require_relative "waterdrop/polling/poller"
 require_relative "waterdrop/polling"
 require_relative "waterdrop/config_node"
 require_relative "waterdrop/config"
+require_relative "waterdrop/contracts/validating"
 require_relative "waterdrop/contracts/message"
 require_relative "waterdrop/contracts/tombstone"
 require_relative "waterdrop/middleware"
@@ -64,3 +75,4 @@ require_relative "waterdrop/producer/transactions"
 require_relative "waterdrop/producer/idempotence"
 require_relative "waterdrop/producer/instrumentation_setup"
 require_relative "waterdrop/producer"
+require_relative "waterdrop/connection_pool"

@@ -31,6 +31,10 @@ module WaterDrop
     FAST_BATCH_CHUNK = 512
     private_constant :FAST_BATCH_CHUNK
 
+    # `error.occurred`'s `dispatched:` for an aborted transactional batch.
+    NOTHING_DISPATCHED = [].freeze
+    private_constant :NOTHING_DISPATCHED
+
     # @return [String] the producer's id
     attr_reader :id
     # @return [Status]
@@ -45,6 +49,8 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
+      @client = nil # set only by test helpers that swap the client (see #client)
+      @client_replaced = false
       @status = Status.new { refresh_fast_path }
       @messages = []
       @native = nil
@@ -129,6 +135,7 @@ module WaterDrop
       raise Errors::ProducerTransactionalCloseAttemptError, id if @transaction_mutex.owned?
 
       # A transaction running in another thread finishes (commits or aborts) first.
+      flush_error = nil
       @transaction_mutex.synchronize do
         @operating_mutex.synchronize do
           # `closing` here means an earlier close was killed half-way (it released the
@@ -144,12 +151,15 @@ module WaterDrop
             # New dispatches wait for @operating_mutex (and then see the closed status);
             # the ones already running finish first.
             @operations_in_progress.wait_until_zero
-            flush_buffer_on_close
+            flush_error = flush_buffer_on_close
             shutdown_client(force)
             @status.closed!
           end
         end
       end
+      # The producer is closed either way; an unexpected failure of the last flush is the
+      # caller's to see.
+      raise flush_error if flush_error
     rescue ThreadError => e
       raise unless e.message.include?("trap context")
 
@@ -260,9 +270,15 @@ module WaterDrop
     # The client messages go through, connecting on first use: librdkafka's (native) by
     # default, a {Clients::Dummy} when `deliver` is false, or an instance of `client_class`
     # ({Clients::Buffered} keeps what it was given: `producer.client.messages`).
+    #
+    # Every dispatch and transaction command asks this method for the client, so a test
+    # helper may replace it (`allow(producer).to receive(:client).and_return(buffered)`,
+    # mocha's `stubs(:client)`, or WaterDrop-style `producer.instance_variable_set(:@client, c)`):
+    # messages then go to that client's `#produce(message)`, and the native fast path is off
+    # while the replacement is in place.
     # @return [WaterdropFd::Native::Producer, Clients::Dummy]
     def client
-      native_client
+      @client || native_client
     end
 
     # The native client, connecting on first use.
@@ -305,10 +321,32 @@ module WaterDrop
     def refresh_fast_path
       native = @native
       @fast_native =
-        if native && @fast_path_allowed && @status.connected? && @middleware&.empty? &&
+        if native && @fast_path_allowed && !@client_replaced && @status.connected? && @middleware&.empty? &&
            !@monitor.listening?("message.produced_async")
           native
         end
+    end
+
+    # A stub of `client` (rspec-mocks, mocha) is a singleton method: while it is there,
+    # dispatches must ask `client`, so the fast path (which holds the native client) is off.
+    def singleton_method_added(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def singleton_method_removed(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def singleton_method_undefined(name)
+      super
+      client_replacement_changed if name == :client
+    end
+
+    def client_replacement_changed
+      @client_replaced = singleton_class.method_defined?(:client, false) || singleton_class.private_method_defined?(:client, false)
+      refresh_fast_path
     end
 
     def validate_message!(message)
@@ -366,12 +404,18 @@ module WaterDrop
       true
     end
 
-    # The last flush of the WaterDrop buffer, by the closing thread. Failures were already
-    # reported through `error.occurred`; closing goes on.
+    # The last flush of the WaterDrop buffer, by the closing thread. Closing goes on whatever
+    # happens: produce failures were reported through `error.occurred` already; anything else
+    # (a raising middleware step, a transaction error) is returned for `close` to raise once
+    # the producer is closed.
+    # @return [StandardError, nil]
     def flush_buffer_on_close
       flush_buffer(true)
+      nil
     rescue Errors::ProduceError, Errors::MessageInvalidError
       nil
+    rescue StandardError => e
+      e
     end
 
     # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
@@ -506,8 +550,8 @@ module WaterDrop
 
     # Hands one message to librdkafka, waiting and retrying when its queue is full.
     def dispatch_to_client(message, label)
-      client = native_client
-      return client.produce_message(message) unless librdkafka_client?(client)
+      client = self.client
+      return client.produce(message) unless librdkafka_client?(client)
 
       topic = message[:topic]
       topic = topic.to_s unless topic.is_a?(String)
@@ -547,10 +591,15 @@ module WaterDrop
       (handles.size...messages.size).each { |i| handles << dispatch(messages[i], label) }
       handles
     rescue WaterdropFd::Error => e
+      raise if configuration_error?(e)
+
       error = Errors::ProduceManyError.new(handles, e.inspect)
+      # A transactional batch is aborted as a whole: nothing of it was dispatched (the
+      # error keeps the handles, which fail as purged).
       @monitor.instrument(
         "error.occurred",
-        producer_id: id, messages: messages, dispatched: handles, error: error, type: "messages.#{label}"
+        producer_id: id, messages: messages, dispatched: transactional? ? NOTHING_DISPATCHED : handles,
+        error: error, type: "messages.#{label}"
       )
       raise error, cause: e
     end
@@ -562,7 +611,7 @@ module WaterDrop
     #   natively, or nil for the full path
     def validate_batch!(messages)
       client = @fast_native
-      if client && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
+      if client && @client.nil? && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
          client.fast_batch?(messages, @max_payload_size)
         return client
       end
@@ -624,6 +673,12 @@ module WaterDrop
       flat
     end
 
+    # Errors in the settings (a client librdkafka refuses to build, a variant's invalid topic
+    # setting) reach the caller as they are, as in WaterDrop, not as produce errors.
+    def configuration_error?(error)
+      error.is_a?(WaterdropFd::ConfigError) || error.is_a?(WaterdropFd::ClientCreationError)
+    end
+
     def wrap(klass, error)
       raise klass, error.inspect, cause: error
     rescue klass => e
@@ -631,6 +686,8 @@ module WaterDrop
     end
 
     def raise_produce_error(error, message, type)
+      raise error if configuration_error?(error)
+
       wrapped = wrap(Errors::ProduceError, error)
       @monitor.instrument("error.occurred", producer_id: id, message: message, error: wrapped, type: type)
       raise wrapped

@@ -7,11 +7,21 @@ module WaterdropFd
     # Default wait limit, as in rdkafka-ruby.
     DEFAULT_WAIT_TIMEOUT_MS = 60_000
 
+    # Stands for "not given" in {#wait}'s keyword arguments.
+    NOT_GIVEN = Object.new.freeze
+    private_constant :NOT_GIVEN
+
+    # What {#wait} warns when given rdkafka-ruby's deprecated `max_wait_timeout:` (seconds).
+    SECONDS_DEPRECATED = "DeliveryHandle#wait(max_wait_timeout:) takes seconds and is deprecated " \
+                         "(as in rdkafka-ruby): use max_wait_timeout_ms: (milliseconds)"
+
     # Waits for the delivery report. Waits of several threads on one handle, and a
     # {.wait_all} that includes it, each end with the handle's own report.
     #
-    # @param max_wait_timeout_ms [Integer, nil] how long to wait; nil waits without limit
+    # @param max_wait_timeout_ms [Integer, nil] how long to wait (default 60 000); nil waits
+    #   without limit
     # @param raise_response_error [Boolean] raise when the report carries an error
+    # @param max_wait_timeout [Numeric, nil] deprecated: the limit in seconds (warns)
     # @return [WaterdropFd::DeliveryReport]
     # @raise [WaterdropFd::WaitTimeoutError] when the report did not arrive in time (the
     #   handle can be waited on again)
@@ -19,7 +29,12 @@ module WaterdropFd
     #   thread that would have to serve the report (it could never arrive during the wait),
     #   unless `max_wait_timeout_ms` is 0 (a look that does not wait)
     # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
-    def wait(max_wait_timeout_ms: DEFAULT_WAIT_TIMEOUT_MS, raise_response_error: true)
+    # @raise [ArgumentError] when both limits are given
+    def wait(max_wait_timeout_ms: NOT_GIVEN, raise_response_error: true, max_wait_timeout: NOT_GIVEN)
+      # Only the usual call (a limit in ms, as WaterDrop passes it) skips this.
+      unless NOT_GIVEN.equal?(max_wait_timeout) && !NOT_GIVEN.equal?(max_wait_timeout_ms)
+        max_wait_timeout_ms = DeliveryHandle.wait_limit_ms(max_wait_timeout_ms, max_wait_timeout)
+      end
       # Delivered without error (nearly every wait): one native call builds the report.
       report = _delivered_report
       return report if report
@@ -28,6 +43,19 @@ module WaterdropFd
       raise delivery_error if raise_response_error && error_code != 0
 
       create_result
+    end
+
+    # The wait limit in ms from {#wait}'s arguments.
+    # @param milliseconds [Integer, nil, Object] `max_wait_timeout_ms:` or NOT_GIVEN
+    # @param seconds [Numeric, nil, Object] `max_wait_timeout:` or NOT_GIVEN
+    # @return [Integer, nil]
+    # @api private
+    def self.wait_limit_ms(milliseconds, seconds)
+      return NOT_GIVEN.equal?(milliseconds) ? DEFAULT_WAIT_TIMEOUT_MS : milliseconds if NOT_GIVEN.equal?(seconds)
+      raise ArgumentError, "give max_wait_timeout_ms: or the deprecated max_wait_timeout:, not both" unless NOT_GIVEN.equal?(milliseconds)
+
+      warn(SECONDS_DEPRECATED, uplevel: 2)
+      seconds && (seconds * 1000).round
     end
 
     # Waits until every handle has its report (or the time is up), on one latch for the

@@ -36,9 +36,10 @@ module WaterDrop
         end
       end
 
+      # Keeps the message (held back inside a transaction) and "delivers" it.
       # @param message [Hash]
       # @return [Dummy::Handle]
-      def produce_message(message)
+      def produce(message)
         @mutex.synchronize { (@pending || @messages) << message }
         super
       end

@@ -42,24 +42,32 @@ module WaterDrop
           WaterdropFd::DeliveryReport.new(@partition, @offset, @topic, nil, @label)
         end
 
-        # Returns the report at once (the arguments are accepted for compatibility).
+        # Returns the report at once (the arguments are accepted for compatibility; the
+        # deprecated `max_wait_timeout:` warns as a real handle's does).
         # @return [WaterdropFd::DeliveryReport]
-        def wait(max_wait_timeout_ms: nil, raise_response_error: true) # rubocop:disable Lint/UnusedMethodArgument
+        def wait(max_wait_timeout_ms: nil, raise_response_error: true, **deprecated) # rubocop:disable Lint/UnusedMethodArgument
+          unknown = deprecated.keys - [:max_wait_timeout]
+          raise ArgumentError, "unknown keyword#{"s" if unknown.size > 1}: #{unknown.map(&:inspect).join(", ")}" unless unknown.empty?
+
+          warn(WaterdropFd::DeliveryHandle::SECONDS_DEPRECATED, uplevel: 1) if deprecated.key?(:max_wait_timeout)
           create_result
         end
       end
 
-      # @param producer [WaterDrop::Producer] the producer this client belongs to
+      # @param producer [WaterDrop::Producer, nil] the producer this client belongs to (nil
+      #   for a client built by a test helper and handed out by a stubbed `producer.client`)
       def initialize(producer)
         @producer = producer
         @offsets = Hash.new(-1)
         @offsets_mutex = Mutex.new
       end
 
-      # "Delivers" one message.
+      # "Delivers" one message. The producer calls this for every message it dispatches
+      # through a Ruby client, so a subclass may override it (and call `super`), as
+      # karafka-testing's client does.
       # @param message [Hash] the validated message (after middleware)
       # @return [Handle]
-      def produce_message(message)
+      def produce(message)
         topic = message.fetch(:topic).to_s
         partition = message[:partition] || 0
         offset = @offsets_mutex.synchronize { @offsets[[topic, partition]] += 1 }

@@ -6,6 +6,8 @@ module WaterDrop
     # Validates one message Hash with WaterDrop's rules and messages. Written as plain
     # checks (no DSL) because it runs once per produced message.
     class Message
+      include Validating
+
       TOPIC_FORMAT = /\A(\w|-|\.)+\z/
       private_constant :TOPIC_FORMAT
 
@@ -41,13 +43,6 @@ module WaterDrop
         # A message with only `topic` and `payload` has nothing optional to check.
         errors = check_optional(message, errors) unless message.size == 2 && message.key?(:topic) && message.key?(:payload)
         errors || EMPTY
-      end
-
-      # @param message [Hash]
-      # @raise [WaterDrop::Errors::MessageInvalidError] with the problems Hash as message
-      def validate!(message)
-        errs = errors(message)
-        raise Errors::MessageInvalidError, errs.inspect unless errs.empty?
       end
 
       EMPTY = {}.freeze

@@ -6,6 +6,8 @@ module WaterDrop
     # a compacted topic, so it needs the key and the exact partition that key lives in.
     # Everything else is checked by {Message} on the normal produce path.
     class Tombstone
+      include Validating
+
       # @param message [Hash]
       # @return [Hash{Symbol => String}] problems keyed by field (empty when valid)
       def errors(message)
@@ -24,14 +26,6 @@ module WaterDrop
           errors[:partition] = "must be an integer greater or equal to 0"
         end
         errors
-      end
-
-      # @param message [Hash]
-      # @raise [WaterDrop::Errors::MessageInvalidError] with the problems Hash as message
-      # @return [void]
-      def validate!(message)
-        errs = errors(message)
-        raise Errors::MessageInvalidError, errs.inspect unless errs.empty?
       end
     end
   end

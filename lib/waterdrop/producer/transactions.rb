@@ -174,18 +174,39 @@ module WaterDrop
         end
       end
 
+      # Errors with which librdkafka ends the transaction that follows a message the broker
+      # refused: the refused message left a gap in the partition's sequence numbers, so
+      # librdkafka bumps the producer epoch and fails (purges, or refuses at commit) what the
+      # next transaction holds.
+      EPOCH_BUMP_CODES = %i[purge_queue purge_inflight out_of_order_sequence_number].freeze
+      private_constant :EPOCH_BUMP_CODES
+
       # A transaction opened for one `produce_*` call. When it failed because the client
       # hit a fatal error and was rebuilt, nothing of it was committed, so it runs again on
-      # the new client (bounded by `max_attempts_on_transaction_fatal_error`).
+      # the new client (bounded by `max_attempts_on_transaction_fatal_error`). When it was
+      # aborted by the epoch bump that follows a refused message, it runs again once: it was
+      # aborted, so nothing of it is visible, and the bumped epoch lets the next attempt
+      # through (WaterDrop's users see the produce after a refused message succeed).
       def run_own_transaction
+        bump_retried = false
         loop do
           reloads = @transaction_reloads || 0
           begin
             return run_transaction { note_transaction_dispatch(yield) }
-          rescue StandardError
-            raise if (@transaction_reloads || 0) == reloads
+          rescue StandardError => e
+            next if (@transaction_reloads || 0) != reloads
+            raise if bump_retried || !aborted_by_epoch_bump?(e)
+
+            bump_retried = true
           end
         end
+      end
+
+      # @return [Boolean] whether `error` is how librdkafka ends the transaction after a
+      #   refused message (see EPOCH_BUMP_CODES)
+      def aborted_by_epoch_bump?(error)
+        error = error.cause unless error.is_a?(WaterdropFd::RdkafkaError)
+        error.is_a?(WaterdropFd::RdkafkaError) && !error.fatal? && EPOCH_BUMP_CODES.include?(error.code)
       end
 
       # Begins, runs the block, commits; aborts on any exception. The caller holds
@@ -198,7 +219,7 @@ module WaterDrop
         native = nil
 
         instrument_transaction("finished") do
-          native = native_client
+          native = client
           transaction_command("begin") do
             instrument_transaction("started") { native.transaction("begin", -1) }
           end
@@ -283,7 +304,7 @@ module WaterDrop
       def abort_after_abortable_error
         @transaction_aborted = true
         transaction_command("abort", abortable: false) do
-          instrument_transaction("aborted") { native_client.transaction("abort", -1) }
+          instrument_transaction("aborted") { client.transaction("abort", -1) }
         end
       end
 

@@ -6,7 +6,9 @@ module WaterDrop
   class Producer
     # A view of a producer with other `max_wait_timeout` and topic settings
     # (`producer.with(topic_config: { acks: 1 })`). Every call made through it uses its
-    # settings, on the current fiber only; the producer itself is unchanged.
+    # settings, on the current fiber only; the producer itself is unchanged. A transaction
+    # opened through it keeps it for the whole block, so `producer.produce_*` calls inside
+    # `producer.with(...).transaction { }` use it too (as in WaterDrop).
     class Variant < SimpleDelegator
       # Topic settings a variant may change.
       ALLOWED_TOPIC_CONFIG = %i[
@@ -50,6 +52,7 @@ module WaterDrop
         produce_sync produce_async produce_many_sync produce_many_async
         tombstone_sync tombstone_async tombstone_many_sync tombstone_many_async
         buffer buffer_many flush_async flush_sync
+        transaction transaction_mark_as_consumed
       ].each do |method|
         define_method(method) do |*args, **kwargs, &block|
           @producer.send(:with_variant, self) { @producer.public_send(method, *args, **kwargs, &block) }

@@ -12,7 +12,7 @@ RSpec.describe WaterDrop::Contracts::Tombstone do
 
   it "accepts a non-empty String key and a partition >= 0" do
     expect(contract.errors(topic: "t", key: "k", partition: 0)).to eq({})
-    expect { contract.validate!(topic: "t", key: "k", partition: 3) }.not_to raise_error
+    expect { contract.validate!({ topic: "t", key: "k", partition: 3 }) }.not_to raise_error
   end
 
   it "requires the key" do
