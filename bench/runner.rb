@@ -42,7 +42,6 @@ module Bench
       if @s.section?(:cluster) && ClusterThroughput.servers
         sections[:cluster] = ClusterThroughput.new(@s, @progress).run
       end
-      end
       %i[idle gvl].each do |name|
         next unless @s.section?(name)
 
