@@ -7,8 +7,9 @@ module NestedForkHelpers
   # with 0 when `grandchild_check` (run in the grandchild) returns true, and the child exits
   # with its grandchild's status. A child still running `bound` seconds after it was forked
   # is killed and counted as hung; after `stop_after_hangs` hangs no more children are made.
+  # `pause` seconds pass between two children.
   # @return [Hash] `{forked:, hung:, failed:, seconds:}`
-  def nested_forks(count, bound:, stop_after_hangs: count, grandchild_check: -> { true })
+  def nested_forks(count, bound:, stop_after_hangs: count, pause: 0, grandchild_check: -> { true })
     started = monotonic_now
     forked = hung = failed = 0
     count.times do
@@ -23,6 +24,8 @@ module NestedForkHelpers
       when :failed then failed += 1
       end
       break if hung >= stop_after_hangs
+
+      sleep(pause) if pause.positive?
     end
     { forked: forked, hung: hung, failed: failed, seconds: (monotonic_now - started).round(1) }
   end
