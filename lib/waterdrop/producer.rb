@@ -55,13 +55,13 @@ module WaterDrop
       @messages = []
       @native = nil
       refresh_fast_path
-      @native_pid = nil
       @poller = nil
       @connecting_mutex = Thread::Mutex.new
       @operating_mutex = Thread::Mutex.new
       @buffer_mutex = Thread::Mutex.new
       @transaction_mutex ||= Thread::Mutex.new
       @operations_in_progress = OperationsCounter.new
+      @epoch = WaterdropFd::Native.fork_generation
       @tags = Tags.new
       class_monitor.instrument("producer.created", producer: self, producer_id: nil)
       setup(&block) if block
@@ -106,16 +106,18 @@ module WaterDrop
 
     # @return [Integer] messages in librdkafka's queue (0 when not connected)
     def queue_size
+      adopt_process
       client = @native
-      client && @native_pid == Process.pid ? client.queue_size : 0
+      client ? client.queue_size : 0
     end
     alias queue_length queue_size
 
     # Drops every buffered and queued message (their handles fail with a purge error).
     def purge
+      adopt_process
       @monitor.instrument("buffer.purged", producer_id: id) do
         @buffer_mutex.synchronize { @messages.clear }
-        @native&.purge if @native_pid == Process.pid
+        @native&.purge
       end
     end
 
@@ -125,8 +127,7 @@ module WaterDrop
     # @param force [Boolean] purge what is not delivered instead of waiting
     # @return [void]
     def close(force: false)
-      return close_inherited if @native && @native_pid != Process.pid
-
+      adopt_process
       if @native && poller.in_poller_thread?
         Thread.new { close(force: force) }
         return
@@ -204,6 +205,7 @@ module WaterDrop
     # producer's locks, when disconnecting).
     # @return [Boolean] whether {#disconnect} would disconnect now
     def disconnectable?
+      adopt_process
       return false if @transaction_mutex.locked? || @operating_mutex.locked?
 
       disconnect_allowed?
@@ -285,9 +287,8 @@ module WaterDrop
     # @return [WaterdropFd::Native::Producer]
     # @api private
     def native_client
-      return @native if @native && @native_pid == Process.pid
-
-      connect
+      adopt_process
+      @native || connect
     end
 
     # A summary that never waits for a lock: `buffer_size=busy` when another thread holds
@@ -395,7 +396,7 @@ module WaterDrop
     # {#disconnect}'s conditions, without the lock checks.
     def disconnect_allowed?
       return false unless @status.connected?
-      return false unless @native && @native_pid == Process.pid
+      return false unless @native
       return false unless @messages.empty?
       return false unless @operations_in_progress.value.zero?
       # The poller would wait for itself (flush and unregister need it).
@@ -420,25 +421,58 @@ module WaterDrop
 
     # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
     # `disconnect` holds @operating_mutex, then checks the status again.
+    # The counter is this process's (see {#adopt_process}); the one incremented is the one
+    # decremented.
     def track_operation
+      adopt_process
+      counter = @operations_in_progress
       if @operating_mutex.owned?
-        @operations_in_progress.increment
+        counter.increment
       else
-        @operating_mutex.synchronize { @operations_in_progress.increment }
+        @operating_mutex.synchronize { counter.increment }
       end
       counted = true
       ensure_active!
       yield
     ensure
-      @operations_in_progress.decrement if counted
+      counter.decrement if counted
+    end
+
+    # Everything of this producer that belongs to one process: the librdkafka client, the
+    # poller serving it and the count of dispatches in progress. All of it is tied to the
+    # process's fork epoch (`WaterdropFd::Native.fork_generation`, advanced natively in every
+    # forked child), and this is the one place that resets it when the epoch changed: a
+    # forked child drops the parent's client (never polled, never destroyed), its poller and
+    # its operations in progress (which the parent's threads, absent here, would never
+    # finish), and reconnects on first use. The inherited client's in-flight messages fail at
+    # once, each reported as `error.occurred`. Every entry point calls this first.
+    # @return [void]
+    def adopt_process
+      epoch = WaterdropFd::Native.fork_generation
+      return if @epoch == epoch
+
+      inherited = @connecting_mutex.synchronize do
+        next nil if @epoch == epoch
+
+        client = @native
+        @native = nil
+        @poller = nil
+        @operations_in_progress = OperationsCounter.new
+        refresh_fast_path
+        @status.configured! if @status.connected?
+        @epoch = epoch
+        client
+      end
+      # Outside the lock: the error.occurred listeners run here and may use the producer.
+      inherited&.abandon
     end
 
     def connect
+      adopt_process
       @connecting_mutex.synchronize do
-        return @native if @native && @native_pid == Process.pid
+        return @native if @native
 
-        abandon_inherited if @native
-        ensure_transactional_id_changed_after_fork! if @connected_pid && @connected_pid != Process.pid
+        ensure_transactional_id_changed_after_fork! if @connected_epoch && @connected_epoch != @epoch
         # While closing, only the closing thread (final buffer flush) may connect.
         raise Errors::ProducerClosedError, id if @status.closed? || (@status.closing? && !@operating_mutex.owned?)
         raise Errors::ProducerNotConfiguredError, id if @status.initial?
@@ -447,9 +481,9 @@ module WaterDrop
         client = ruby_client ? ruby_client.new(self) : build_native_client
         @connected_transactional_id = @config.kafka[:"transactional.id"]
         @connected_pid = Process.pid
+        @connected_epoch = @epoch
         @fast_path_allowed = ruby_client.nil? && !transactional?
         @native = client
-        @native_pid = Process.pid
         register_with_poller unless ruby_client
         init_transactions_on_connect(client)
         @status.connected! unless @status.closing?
@@ -481,19 +515,7 @@ module WaterDrop
 
     def register_with_poller
       refresh_delivery_notifications
-      @poller = nil unless @native_pid == @poller_pid
-      @poller_pid = Process.pid
       poller.register(self)
-    end
-
-    # The client was made by a parent process: its handles fail at once, the client is
-    # left alone (never polled, never destroyed), and the next use reconnects.
-    def abandon_inherited
-      @native.abandon
-      @native = nil
-      refresh_fast_path
-      @poller = nil
-      @status.configured! if @status.connected?
     end
 
     # A transactional producer must not reconnect in a forked child with its parent's
@@ -509,14 +531,9 @@ module WaterDrop
             "or create the producer after fork."
     end
 
-    def close_inherited
-      abandon_inherited
-      close
-    end
-
     def shutdown_client(force)
       native = @native
-      return unless native && @native_pid == Process.pid
+      return unless native
 
       begin
         if force

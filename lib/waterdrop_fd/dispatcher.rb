@@ -57,6 +57,25 @@ module WaterdropFd
       end
     end
 
+    # A message whose delivery report will never come: its client was destroyed with the
+    # message still in flight (close gave up waiting), or it was inherited by a forked
+    # child (the report goes to the parent). Reported like a failed delivery report
+    # (`error.occurred`, type `librdkafka.dispatch_error`, with its label), the error saying
+    # why. The handle was completed (with librdkafka's `_DESTROY`) before.
+    # @param handle [WaterdropFd::DeliveryHandle]
+    # @param reason [String]
+    def undeliverable(handle, reason)
+      code = handle.error_code
+      error = RdkafkaError.new(code, "#{Native.err2str(code)}: #{reason}")
+      report = DeliveryReport.new(handle.partition, handle.offset, handle.topic, code, handle.label)
+      @monitor.instrument(
+        "error.occurred",
+        caller: self, producer_id: @producer_id, offset: report.offset, partition: report.partition,
+        topic: report.topic_name, delivery_report: report, label: report.label, error: error,
+        type: "librdkafka.dispatch_error"
+      )
+    end
+
     # A client-level error (librdkafka's error event).
     def error(code, reason, fatal)
       error = RdkafkaError.new(code, reason, fatal: fatal)

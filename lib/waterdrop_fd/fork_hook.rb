@@ -1,27 +1,20 @@
 # frozen_string_literal: true
 
 module WaterdropFd
-  # Fork detection for Ruby forks (`Process._fork`, Ruby >= 3.1). Native forks and
-  # `Process.daemon` are covered by a pthread_atfork handler in the extension and by the
-  # pid checks every producer entry point makes; this hook only resets Ruby-side state
-  # early.
+  # A second fork detector, for Ruby forks (`Process._fork`, Ruby >= 3.1). The per-process
+  # epoch (`WaterdropFd::Native.fork_generation`) is advanced natively, in every forked child,
+  # by a `pthread_atfork` handler; this hook only makes sure it advanced, should that handler
+  # be missing (its installation can fail). Nothing else is reset here: each owner of
+  # per-process state resets it when it sees a new epoch (`WaterDrop::Producer#adopt_process`,
+  # the pollers).
   # @api private
   module ForkHook
     # Called by Ruby around every fork.
     def _fork
+      epoch = WaterdropFd::Native.fork_generation
       pid = super
-      WaterdropFd::ForkHook.after_fork_child if pid.zero?
+      WaterdropFd::Native.advance_fork_generation if pid.zero? && WaterdropFd::Native.fork_generation == epoch
       pid
-    end
-
-    class << self
-      # Resets process-wide Ruby state in the child.
-      def after_fork_child
-        @forks = (@forks || 0) + 1
-      end
-
-      # @return [Integer] forks this process went through (as a child)
-      def forks = @forks || 0
     end
   end
 end

@@ -42,6 +42,11 @@ fn fork_generation() -> u64 {
     fork::generation()
 }
 
+/// The `Process._fork` hook's fallback, for a child the `pthread_atfork` handler missed.
+fn advance_fork_generation() -> u64 {
+    fork::advance_generation()
+}
+
 fn native_thread_count() -> usize {
     std::fs::read_dir("/proc/self/task")
         .map(|d| d.count())
@@ -60,6 +65,10 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
     native.define_singleton_method("err2name", function!(err2name, 1))?;
     native.define_singleton_method("err2str", function!(err2str, 1))?;
     native.define_singleton_method("fork_generation", function!(fork_generation, 0))?;
+    native.define_singleton_method(
+        "advance_fork_generation",
+        function!(advance_fork_generation, 0),
+    )?;
     native.define_singleton_method("native_thread_count", function!(native_thread_count, 0))?;
     delivery::init(ruby, &root)?;
     countdown::init(ruby, &root)?;

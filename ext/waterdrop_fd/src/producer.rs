@@ -35,6 +35,14 @@ const BASE_EVENTS: i32 = rdkafka_sys::RD_KAFKA_EVENT_DR
     | rdkafka_sys::RD_KAFKA_EVENT_STATS
     | rdkafka_sys::RD_KAFKA_EVENT_LOG;
 
+/// Why a handle failed when its client was destroyed with the message still in flight.
+const UNDELIVERED_AT_CLOSE: &str = "the producer's client was closed before this message's delivery was \
+     confirmed (close delivers for up to max_wait_timeout, then gives up): it may not have been delivered";
+
+/// Why an inherited handle failed in a forked child.
+const ABANDONED_AFTER_FORK: &str = "this message was produced in the parent process before fork: \
+     its delivery report goes to the parent, and this process will never get it";
+
 /// The state shared between the Ruby object and the poller that serves it.
 pub struct ProducerCore {
     pub client: Arc<Client>,
@@ -252,11 +260,21 @@ impl ProducerCore {
     }
 
     /// Fails every handle still waiting (used once the client is gone): their reports can
-    /// never arrive. Returns how many there were.
-    fn fail_in_flight(&self, ruby: &Ruby, code: i32) -> usize {
+    /// never arrive. Every waiter is released first; then each handle is reported to the
+    /// dispatcher (`undeliverable(handle, reason)`, instrumented as `error.occurred`), so a
+    /// user listening for errors sees every message that will not be delivered. Returns how
+    /// many there were.
+    fn fail_in_flight(
+        &self,
+        ruby: &Ruby,
+        code: i32,
+        reason: &str,
+    ) -> std::result::Result<usize, RbError> {
+        // Holds the failed handles while Ruby code runs for them: a local VALUE on this
+        // stack, so the GC sees it (and, through it, every handle).
+        let failed = ruby.ary_new();
         // Reports left over from a cut-short batch belong to handles failed below.
         self.backlog.lock().clear();
-        let mut n = 0;
         let end = self.in_flight.lock().end_id();
         for id in 1..end {
             // One at a time, each left in the marked table while Ruby code runs for it.
@@ -269,10 +287,14 @@ impl ProducerCore {
                     eprintln!("waterdrop_fd: could not release a waiter: {e}");
                 }
             }
+            failed.push(obj)?;
             self.in_flight.lock().remove(id);
-            n += 1;
         }
-        n
+        for obj in failed.into_iter() {
+            let r = self.call(ruby, "undeliverable", (obj, reason));
+            self.guard(ruby, "delivery", r)?;
+        }
+        Ok(failed.len())
     }
 
     /// Completes one handle: releases its waiter and, when wanted, tells the dispatcher.
@@ -535,18 +557,23 @@ impl Producer {
     }
 
     /// Destroys the librdkafka client (on a worker, GVL released) and fails any handle still
-    /// in flight with `_DESTROY`. Returns how many handles were failed.
+    /// in flight with `_DESTROY`, reporting each. Returns how many handles were failed.
     fn destroy(ruby: &Ruby, rb_self: &Self) -> Result<usize> {
         let client = Arc::clone(&rb_self.core.client);
         if !client.inherited() {
             worker::run(ruby, "destroy", None, move || client.destroy())?;
         }
-        Ok(rb_self.core.fail_in_flight(ruby, ERR_DESTROY))
+        Ok(rb_self
+            .core
+            .fail_in_flight(ruby, ERR_DESTROY, UNDELIVERED_AT_CLOSE)?)
     }
 
-    /// Fails inherited handles after a fork (their reports belong to the parent).
-    fn abandon(ruby: &Ruby, rb_self: &Self) -> usize {
-        rb_self.core.fail_in_flight(ruby, ERR_DESTROY)
+    /// Fails inherited handles after a fork (their reports belong to the parent), reporting
+    /// each. Returns how many there were.
+    fn abandon(ruby: &Ruby, rb_self: &Self) -> Result<usize> {
+        Ok(rb_self
+            .core
+            .fail_in_flight(ruby, ERR_DESTROY, ABANDONED_AFTER_FORK)?)
     }
 
     fn queue_size(rb_self: &Self) -> i32 {

@@ -47,7 +47,7 @@ module WaterDrop
         @mutex = Thread::Mutex.new
         @producers = {}
         @thread = nil
-        @pid = Process.pid
+        @epoch = WaterdropFd::Native.fork_generation
       end
 
       # Starts serving a producer. Called by the producer when it connects.
@@ -157,14 +157,17 @@ module WaterDrop
         end
       end
 
-      # After fork the thread and registrations belong to the parent.
+      # The thread and the registry belong to one process (fork epoch, see
+      # `WaterdropFd::Native.fork_generation`); a forked child starts without them. The native
+      # poller resets its own half the same way.
       def ensure_same_process!
-        return if @pid == Process.pid
+        epoch = WaterdropFd::Native.fork_generation
+        return if @epoch == epoch
 
         @mutex = Thread::Mutex.new
         @producers = {}
         @thread = nil
-        @pid = Process.pid
+        @epoch = epoch
       end
     end
   end

@@ -70,7 +70,7 @@ module WaterDrop
         retry_now = @operating_mutex.synchronize do
           native = @native
           # Another thread rebuilt the client already: just try again.
-          next true unless native && @native_pid == Process.pid && native_fatal?(native)
+          next true unless native && native_fatal?(native)
 
           error = resolve_fatal_error(error, native)
           next false if @config.non_reloadable_errors.include?(error.code)
@@ -111,7 +111,7 @@ module WaterDrop
       # @param attempt [Integer] reloads in a row, this one included
       # @return [Boolean] false when `native` was no longer the producer's client
       def reload_client(native, error, attempt)
-        return false unless @native.equal?(native) && @native_pid == Process.pid
+        return false unless @native.equal?(native)
 
         @monitor.instrument("producer.reload", producer_id: id, error: error, attempt: attempt, caller: self)
         @monitor.instrument("producer.reloaded", producer_id: id, attempt: attempt) do

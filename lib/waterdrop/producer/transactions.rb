@@ -353,7 +353,7 @@ module WaterDrop
         return false if @operating_mutex.owned? || poller.in_poller_thread?
 
         native = @native
-        return false unless native && @native_pid == Process.pid
+        return false unless native
 
         rd_error = resolve_fatal_error(rd_error, native)
         return false if @config.non_reloadable_errors.include?(rd_error.code)
