@@ -109,7 +109,7 @@ fn a_new_fork_generation_forgets_the_parents_registrations() {
         "#,
     );
     assert_eq!(before, vec!["2", "true"]);
-    waterdrop_fd::fork::bump_generation();
+    waterdrop_fd::fork::advance_generation();
     let after: Vec<String> = eval(
         &ruby,
         r#"
