@@ -20,4 +20,7 @@ Gem::Specification.load(File.join(__dir__, "waterdrop_fd.gemspec")).dup.tap do |
   spec.version = "#{WaterDrop::VERSION}.fd.#{WaterdropFd::WATERDROP_GEM_RELEASE}"
   spec.summary = "waterdrop_fd under the name waterdrop: #{spec.summary}"
   spec.metadata = spec.metadata.merge("waterdrop_fd_version" => WaterdropFd::VERSION)
+  # The demo executable belongs to waterdrop_fd: both gems in one GEM_HOME must not claim it.
+  spec.executables = []
+  spec.files = spec.files.reject { |f| f.start_with?("exe/") }
 end

@@ -146,7 +146,7 @@ module WaterDrop
           @monitor.instrument("producer.closed", producer_id: id) do
             # The native fast path refuses messages from now on (the final buffer flush
             # below takes the full path, which checks the status).
-            @native.stop_accepting if @native && @native_pid == Process.pid && librdkafka_client?(@native)
+            @native.stop_accepting if @native && librdkafka_client?(@native)
             @status.closing!
             @monitor.instrument("producer.closing", producer_id: id)
             # New dispatches wait for @operating_mutex (and then see the closed status);
