@@ -448,14 +448,39 @@ module WaterDrop
         @connected_transactional_id = @config.kafka[:"transactional.id"]
         @connected_pid = Process.pid
         @fast_path_allowed = ruby_client.nil? && !transactional?
-        @native = client
-        @native_pid = Process.pid
-        register_with_poller unless ruby_client
+        install_client(client, registered: ruby_client.nil?)
         init_transactions_on_connect(client)
         @status.connected! unless @status.closing?
         @monitor.instrument("producer.connected", producer_id: id)
         client
       end
+    end
+
+    # Makes `client` the producer's client and registers it with the poller (a librdkafka
+    # client). An interrupt (Timeout, Thread#raise) is held back until both are done, and a
+    # failed registration forgets the client again: a client that no poller serves would
+    # never see its delivery reports, and the next use would not connect again.
+    # @param client [WaterdropFd::Native::Producer, Object]
+    # @param registered [Boolean] whether the client must be registered with the poller
+    def install_client(client, registered:)
+      done = false
+      Thread.handle_interrupt(Object => :never) do
+        @native = client
+        @native_pid = Process.pid
+        register_with_poller if registered
+        done = true
+      end
+    ensure
+      discard_unregistered(client) if registered && !done
+    end
+
+    # Tears down a librdkafka client whose registration failed (see {#install_client}).
+    def discard_unregistered(client)
+      poller.unregister(self) if @native.equal?(client)
+    ensure
+      @native = nil
+      refresh_fast_path
+      client.destroy
     end
 
     # The client class when it is not librdkafka: {Clients::Dummy} when `deliver` is false,
