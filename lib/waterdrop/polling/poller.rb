@@ -66,7 +66,12 @@ module WaterDrop
             start_thread(token) if token
           end
         end
-        producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
+        # Listeners run with interrupts let in (the caller may defer them, see
+        # Producer#install_client): a Timeout inside a listener must work, and threads a
+        # listener starts must not inherit a deferral.
+        Thread.handle_interrupt(Object => :immediate) do
+          producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
+        end
       end
 
       # Stops serving a producer, after serving what is left in its queue. Blocks until the

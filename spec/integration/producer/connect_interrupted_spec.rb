@@ -40,6 +40,28 @@ RSpec.describe "A producer whose connect was cut short", timeout: 120 do
     expect(result).to eq([["Timeout::Error", "execution expired"], 0, "closed", 0])
   end
 
+  it "lets interrupts into a poller.producer_registered listener (Timeout inside it works)" do
+    result = in_child(timeout: 60) do |cluster|
+      require "timeout"
+      producer = child_producer(cluster, max_wait_timeout: 5_000)
+      outcome = nil
+      producer.monitor.subscribe("poller.producer_registered") do
+        outcome = begin
+          Timeout.timeout(0.1) { sleep 10 }
+          :slept
+        rescue Timeout::Error
+          :timed_out
+        end
+      end
+      cluster.create_topic("connect", partitions: 1)
+      report = producer.produce_sync(topic: "connect", payload: "first")
+      producer.close
+      [outcome, report.offset]
+    end
+
+    expect(result).to eq([:timed_out, 0])
+  end
+
   it "connects again when registering with the poller failed" do
     result = in_child(timeout: 60) do |cluster|
       producer = child_producer(cluster, max_wait_timeout: 5_000)
