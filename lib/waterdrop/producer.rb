@@ -594,6 +594,9 @@ module WaterDrop
         )
       rescue WaterdropFd::RdkafkaError => e
         raise unless e.code == :queue_full && @config.wait_on_queue_full
+        # The queue empties only as delivery reports are served, by the poller thread: from
+        # a listener on it, waiting would only stall every producer of the poller.
+        raise if @poller&.in_poller_thread?
 
         now = Process.clock_gettime(Process::CLOCK_MONOTONIC, :millisecond)
         deadline ||= now + @config.wait_timeout_on_queue_full
