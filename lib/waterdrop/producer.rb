@@ -470,6 +470,9 @@ module WaterDrop
         register_with_poller if registered
         done = true
       end
+      # Outside the deferral: a Timeout in a listener works, and threads it starts do not
+      # inherit the deferral.
+      @monitor.instrument("poller.producer_registered", producer_id: id) if registered
     ensure
       discard_unregistered(client) if registered && !done
     end
@@ -508,7 +511,7 @@ module WaterDrop
       refresh_delivery_notifications
       @poller = nil unless @native_pid == @poller_pid
       @poller_pid = Process.pid
-      poller.register(self)
+      poller.add(self)
     end
 
     # The client was made by a parent process: its handles fail at once, the client is

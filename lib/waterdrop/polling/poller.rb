@@ -54,6 +54,15 @@ module WaterDrop
       # @param producer [WaterDrop::Producer]
       # @api private
       def register(producer)
+        add(producer)
+        producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
+      end
+
+      # {#register} without the `poller.producer_registered` event (the producer instruments
+      # it itself, once its client is installed).
+      # @param producer [WaterDrop::Producer]
+      # @api private
+      def add(producer)
         ensure_same_process!
         fd = producer.config.polling.fd
         client = producer.native_client
@@ -65,12 +74,6 @@ module WaterDrop
             @producers[producer.id] = producer
             start_thread(token) if token
           end
-        end
-        # Listeners run with interrupts let in (the caller may defer them, see
-        # Producer#install_client): a Timeout inside a listener must work, and threads a
-        # listener starts must not inherit a deferral.
-        Thread.handle_interrupt(Object => :immediate) do
-          producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
         end
       end
 
