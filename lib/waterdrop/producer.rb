@@ -420,9 +420,23 @@ module WaterDrop
 
     # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
     # `disconnect` holds @operating_mutex, then checks the status again.
+    #
+    # A listener on the poller thread never waits for it: `close` and `disconnect` hold it
+    # while they wait for that very thread (flush, unregister), so the wait would never end.
+    # It fails at once instead.
     def track_operation
       if @operating_mutex.owned?
         @operations_in_progress.increment
+      elsif @poller&.in_poller_thread?
+        unless @operating_mutex.try_lock
+          ensure_active!
+          raise WaterdropFd::PollerThreadWaitError.for("a produce while the producer closes or disconnects")
+        end
+        begin
+          @operations_in_progress.increment
+        ensure
+          @operating_mutex.unlock
+        end
       else
         @operating_mutex.synchronize { @operations_in_progress.increment }
       end
