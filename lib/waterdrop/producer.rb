@@ -49,6 +49,7 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
+      @shutting_down_client = false
       @client = nil # set only by test helpers that swap the client (see #client)
       @client_replaced = false
       @status = Status.new { refresh_fast_path }
@@ -421,16 +422,20 @@ module WaterDrop
     # Counts a dispatch as in progress while it runs. A new dispatch waits while `close` or
     # `disconnect` holds @operating_mutex, then checks the status again.
     #
-    # A listener on the poller thread never waits for it: `close` and `disconnect` hold it
-    # while they wait for that very thread (flush, unregister), so the wait would never end.
-    # It fails at once instead.
+    # A listener on the poller thread never waits for it while `close`, `disconnect` or a
+    # client reload hold it: they wait for that very thread (flush, unregister), so the wait
+    # would never end. It fails at once instead. (Another dispatch holds it only for an
+    # instant: that one is waited for.)
     def track_operation
       if @operating_mutex.owned?
         @operations_in_progress.increment
       elsif @poller&.in_poller_thread?
-        unless @operating_mutex.try_lock
-          ensure_active!
-          raise WaterdropFd::PollerThreadWaitError.for("a produce while the producer closes or disconnects")
+        until @operating_mutex.try_lock
+          if @shutting_down_client || @status.closing? || @status.closed? || @status.disconnecting?
+            ensure_active!
+            raise WaterdropFd::PollerThreadWaitError.for("a produce while the producer closes or disconnects")
+          end
+          Thread.pass
         end
         begin
           @operations_in_progress.increment
@@ -560,6 +565,9 @@ module WaterDrop
       native = @native
       return unless native && @native_pid == Process.pid
 
+      # Listeners on the poller thread must not wait for the lock held meanwhile (see
+      # #track_operation): this waits for that thread.
+      @shutting_down_client = true
       begin
         if force
           native.purge
@@ -576,6 +584,8 @@ module WaterDrop
       native.destroy
       @native = nil
       refresh_fast_path
+    ensure
+      @shutting_down_client = false
     end
 
     def refresh_delivery_notifications
