@@ -49,6 +49,7 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
+      @shutting_down_client = false
       @client = nil # set only by test helpers that swap the client (see #client)
       @client_replaced = false
       @status = Status.new { refresh_fast_path }
@@ -423,11 +424,29 @@ module WaterDrop
     # `disconnect` holds @operating_mutex, then checks the status again.
     # The counter is this process's (see {#adopt_process}); the one incremented is the one
     # decremented.
+    #
+    # A listener on the poller thread never waits for it while `close`, `disconnect` or a
+    # client reload hold it: they wait for that very thread (flush, unregister), so the wait
+    # would never end. It fails at once instead. (Another dispatch holds it only for an
+    # instant: that one is waited for.)
     def track_operation
       adopt_process
       counter = @operations_in_progress
       if @operating_mutex.owned?
         counter.increment
+      elsif @poller&.in_poller_thread?
+        until @operating_mutex.try_lock
+          if @shutting_down_client || @status.closing? || @status.closed? || @status.disconnecting?
+            ensure_active!
+            raise WaterdropFd::PollerThreadWaitError.for("a produce while the producer closes or disconnects")
+          end
+          Thread.pass
+        end
+        begin
+          counter.increment
+        ensure
+          @operating_mutex.unlock
+        end
       else
         @operating_mutex.synchronize { counter.increment }
       end
@@ -483,13 +502,41 @@ module WaterDrop
         @connected_pid = Process.pid
         @connected_epoch = @epoch
         @fast_path_allowed = ruby_client.nil? && !transactional?
-        @native = client
-        register_with_poller unless ruby_client
+        install_client(client, registered: ruby_client.nil?)
         init_transactions_on_connect(client)
         @status.connected! unless @status.closing?
         @monitor.instrument("producer.connected", producer_id: id)
         client
       end
+    end
+
+    # Makes `client` the producer's client and registers it with the poller (a librdkafka
+    # client). An interrupt (Timeout, Thread#raise) is held back until both are done, and a
+    # failed registration forgets the client again: a client that no poller serves would
+    # never see its delivery reports, and the next use would not connect again.
+    # @param client [WaterdropFd::Native::Producer, Object]
+    # @param registered [Boolean] whether the client must be registered with the poller
+    def install_client(client, registered:)
+      done = false
+      Thread.handle_interrupt(Object => :never) do
+        @native = client
+        register_with_poller if registered
+        done = true
+      end
+      # Outside the deferral: a Timeout in a listener works, and threads it starts do not
+      # inherit the deferral.
+      @monitor.instrument("poller.producer_registered", producer_id: id) if registered
+    ensure
+      discard_unregistered(client) if registered && !done
+    end
+
+    # Tears down a librdkafka client whose registration failed (see {#install_client}).
+    def discard_unregistered(client)
+      poller.unregister(self) if @native.equal?(client)
+    ensure
+      @native = nil
+      refresh_fast_path
+      client.destroy
     end
 
     # The client class when it is not librdkafka: {Clients::Dummy} when `deliver` is false,
@@ -515,7 +562,7 @@ module WaterDrop
 
     def register_with_poller
       refresh_delivery_notifications
-      poller.register(self)
+      poller.add(self)
     end
 
     # A transactional producer must not reconnect in a forked child with its parent's
@@ -535,6 +582,9 @@ module WaterDrop
       native = @native
       return unless native
 
+      # Listeners on the poller thread must not wait for the lock held meanwhile (see
+      # #track_operation): this waits for that thread.
+      @shutting_down_client = true
       begin
         if force
           native.purge
@@ -551,6 +601,8 @@ module WaterDrop
       native.destroy
       @native = nil
       refresh_fast_path
+    ensure
+      @shutting_down_client = false
     end
 
     def refresh_delivery_notifications
@@ -586,6 +638,9 @@ module WaterDrop
         )
       rescue WaterdropFd::RdkafkaError => e
         raise unless e.code == :queue_full && @config.wait_on_queue_full
+        # The queue empties only as delivery reports are served, by the poller thread: from
+        # a listener on it, waiting would only stall every producer of the poller.
+        raise if @poller&.in_poller_thread?
 
         now = Process.clock_gettime(Process::CLOCK_MONOTONIC, :millisecond)
         deadline ||= now + @config.wait_timeout_on_queue_full

@@ -85,8 +85,9 @@ module WaterdropFd
           released = latch.wait(max_wait_timeout_ms && (max_wait_timeout_ms / 1000.0))
         ensure
           # Given up (or interrupted): a later wait on one of these handles must not wait for
-          # the rest of this batch.
-          countdown.detach(handles) unless released
+          # the rest of this batch. When it was attached to none any more, every report
+          # arrived as the time ran out: that is no timeout.
+          released = countdown.detach(handles).zero? unless released
         end
         raise WaitTimeoutError, "Waiting for delivery timed out after #{max_wait_timeout_ms} ms" unless released
       end

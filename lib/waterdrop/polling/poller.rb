@@ -54,14 +54,27 @@ module WaterDrop
       # @param producer [WaterDrop::Producer]
       # @api private
       def register(producer)
+        add(producer)
+        producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
+      end
+
+      # {#register} without the `poller.producer_registered` event (the producer instruments
+      # it itself, once its client is installed).
+      # @param producer [WaterDrop::Producer]
+      # @api private
+      def add(producer)
         ensure_same_process!
         fd = producer.config.polling.fd
-        token = @native.register(producer.native_client, fd.max_time, fd.periodic_poll_interval)
-        @mutex.synchronize do
-          @producers[producer.id] = producer
-          start_thread(token) if token
+        client = producer.native_client
+        # Deferred: an interrupt between the native register (which hands this thread the
+        # loop's token) and the thread's start would leave the loop owned by no thread.
+        Thread.handle_interrupt(Object => :never) do
+          token = @native.register(client, fd.max_time, fd.periodic_poll_interval)
+          @mutex.synchronize do
+            @producers[producer.id] = producer
+            start_thread(token) if token
+          end
         end
-        producer.monitor.instrument("poller.producer_registered", producer_id: producer.id)
       end
 
       # Stops serving a producer, after serving what is left in its queue. Blocks until the
@@ -119,11 +132,21 @@ module WaterDrop
       private
 
       # Starts the thread that owns the loop under `token` (given by the native poller).
+      # When no thread could be started, the token is given back: the loop is idle again,
+      # so `unregister` retires producers itself and the next `register` starts a thread.
+      # It is always called with interrupts deferred, and the thread inherits that: an
+      # interrupt sent to it before its `ensure` is in place waits until {#polling_loop}
+      # lets it in.
       def start_thread(token)
-        @thread = Thread.new { polling_loop(token) }
-        @thread.name = "waterdrop.poller##{@id}"
-        @thread.priority = Config.config.thread_priority
-        @thread.report_on_exception = false
+        thread = Thread.new { polling_loop(token) }
+      rescue Exception # rubocop:disable Lint/RescueException
+        @native.thread_ended(token, false)
+        raise
+      else
+        @thread = thread
+        thread.name = "waterdrop.poller##{@id}"
+        thread.priority = Config.config.thread_priority
+        thread.report_on_exception = false
       end
 
       # Runs the native loop; StandardErrors that escape it (e.g. `Thread#raise` into the
@@ -132,7 +155,8 @@ module WaterDrop
       # takes over (it does when producers are left and nobody asked it to stop).
       def polling_loop(token)
         backoff = nil
-        begin
+        # Interrupts (Thread#kill, Thread#raise) reach the loop, and only inside this block.
+        Thread.handle_interrupt(Object => :immediate) do
           @native.run(token, Config.config.poll_timeout)
         rescue StandardError => e
           broadcast_error(e)
@@ -142,8 +166,11 @@ module WaterDrop
           retry
         end
       ensure
-        successor = @native.thread_ended(token, !self.class.exiting)
-        @mutex.synchronize { start_thread(successor) } if successor
+        # Deferred: a second Thread#kill here would leave the loop to a thread never started.
+        Thread.handle_interrupt(Object => :never) do
+          successor = @native.thread_ended(token, !self.class.exiting)
+          @mutex.synchronize { start_thread(successor) } if successor
+        end
       end
 
       def broadcast_error(error)
