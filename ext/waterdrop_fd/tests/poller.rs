@@ -164,7 +164,10 @@ fn a_pipe_whose_io_events_could_not_be_turned_off_is_never_closed() {
         a = poller_test_producer
         before = open_fds.call
         poller.register(a, 100, 1_000)
-        added = open_fds.call - before # the producer's pipe and the control pipe
+        # The pipes registration opened (the producer's and the control pipe). Only pipes:
+        # librdkafka's own threads open and close sockets meanwhile.
+        is_pipe = ->(fd) { File.readlink("/proc/self/fd/#{fd}").start_with?("pipe:") rescue false }
+        added = (open_fds.call - before).select(&is_pipe)
         destroyer = Thread.new { a.destroy }
         gone = a.respond_to?(:destroyed?) ? :destroyed? : :closed?
         Thread.pass until a.public_send(gone) # the destroy holds the client's lock (or is done)
@@ -174,5 +177,6 @@ fn a_pipe_whose_io_events_could_not_be_turned_off_is_never_closed() {
         [added.size, still_open]
         "#,
     );
-    assert_eq!(result, vec![4, 4]);
+    assert!(result[0] >= 2, "registration opened no pipe: {result:?}");
+    assert_eq!(result[1], result[0], "a pipe was closed: {result:?}");
 }
