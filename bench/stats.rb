@@ -6,7 +6,10 @@ module Bench
     module_function
 
     def median(values)
-      sorted = values.sort
+      # A repetition that produced no figure (nil) is left out, not averaged in.
+      sorted = values.compact.sort
+      return nil if sorted.empty?
+
       mid = sorted.size / 2
       sorted.size.odd? ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2.0
     end
@@ -18,7 +21,7 @@ module Bench
 
     # @return [Hash] :median, :min, :max of the values
     def summary(values)
-      { median: median(values), min: values.min, max: values.max }
+      { median: median(values), min: values.compact.min, max: values.compact.max }
     end
   end
 end
