@@ -29,7 +29,7 @@ module Bench
     def run
       @progress.section("cluster", @s.reps * @s.producers.size * APIS.size)
       @s.reps.times { |rep| run_mode(:fd, rep) }
-      self
+      settle
     end
   end
 end

@@ -31,10 +31,19 @@ module Bench
         MODES.each { |mode| run_mode(mode, rep) }
         run_raw(rep)
       end
-      self
+      settle
     end
 
     private
+
+    # Once measured, looking up a case that was not run gives nil instead of quietly adding an
+    # empty row to {#results} (the report reads it several times, and other sections look up
+    # their own cases in it).
+    def settle
+      @results.default_proc = nil
+      @results.each_value { |cols| cols.default_proc = nil }
+      self
+    end
 
     def run_mode(mode, rep)
       fleet = Fleet.new(mode, @s.servers, @s.kafka, @s.topic, @s.producers.max)
