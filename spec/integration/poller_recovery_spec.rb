@@ -117,4 +117,19 @@ RSpec.describe "Poller recovery", timeout: 120 do
 
     expect(result).to eq([["ArgumentError", "this producer is already registered with this poller"], 1])
   end
+
+  it "closes a producer whose native client was destroyed first, instead of the poller retiring it for ever" do
+    result = in_child(timeout: 60) do |cluster|
+      cluster.create_topic("destroyed-first", partitions: 1)
+      producer = child_producer(cluster, max_wait_timeout: 5_000)
+      producer.produce_sync(topic: "destroyed-first", payload: "before")
+      producer.client.destroy
+      # Before: the poller retired it for ever (io events "not confirmed off" on a destroyed
+      # client), holding the GVL, and this close never returned.
+      producer.close
+      [producer.status.to_s, WaterDrop::Polling::Poller.instance.count]
+    end
+
+    expect(result).to eq(["closed", 0])
+  end
 end

@@ -34,7 +34,7 @@ pub enum Error {
 impl From<ClientError> for Error {
     fn from(e: ClientError) -> Self {
         match e {
-            ClientError::Closed => Error::Closed,
+            ClientError::Closed | ClientError::Busy => Error::Closed,
             ClientError::Inherited => Error::Inherited,
             ClientError::Kafka(k) => Error::Kafka(k),
         }

@@ -43,8 +43,10 @@
 //! the loop (or, when no thread owns it, the unregistering thread itself) *retires* the
 //! slot: it moves the entry to `retiring` (still marked), serves what is left in the queue,
 //! turns io events off, removes the entry and signals every waiting unregister. A retire
-//! that is cut short puts the entry back. A second `unregister` of the same producer waits
-//! for the first. From a listener on the poller thread, `unregister` only asks, and
+//! that is cut short puts the entry back, and so does one whose io events cannot be turned
+//! off yet because a destroy holds the client (`ClientError::Busy`): it is retried after
+//! `RETIRE_RETRY`, never in a loop that holds the GVL. A client already destroyed counts as
+//! off. A second `unregister` of the same producer waits for the first. From a listener on the poller thread, `unregister` only asks, and
 //! returns at once (`close` hands the rest to another thread).
 //!
 //! # Waits on the poller thread (DESIGN.md rule 13b)
@@ -69,6 +71,10 @@ use crate::fork;
 use crate::gvl;
 use crate::pipe::Pipe;
 use crate::producer::{ProducerCore, ProducerObj};
+
+/// How long a retire waits before it tries again when a destroy holds the client (its io
+/// events cannot be confirmed off until the destroy returned).
+const RETIRE_RETRY: Duration = Duration::from_millis(10);
 
 thread_local! {
     static CURRENT_POLLER: Cell<Option<u64>> = const { Cell::new(None) };
@@ -154,17 +160,19 @@ impl Slot {
         now.duration_since(*self.last_poll.lock()) >= self.periodic
     }
 
-    /// Turns io events off. False when that could not be confirmed (the client's lock is
-    /// taken by a destroy): librdkafka may still write to the pipe.
+    /// Turns io events off. False when that could not be confirmed (a destroy holds the
+    /// client's lock right now): librdkafka may still write to the pipe; try again later.
     fn disable_io_events(&self) -> bool {
         if !self.io_events.load(Ordering::Acquire) {
             return true;
         }
         use crate::kafka::client::ClientError;
         let off = match self.core.client.set_io_event_fd(-1) {
-            // An inherited client's threads are the parent's: nothing writes here.
-            Ok(()) | Err(ClientError::Inherited) => true,
-            Err(_) => false,
+            // Inherited: the client's threads are the parent's, nothing writes here.
+            // Closed: destroyed (the destroy turned io events off and librdkafka's threads
+            // are gone; the lock is released only after rd_kafka_destroy returned).
+            Ok(()) | Err(ClientError::Inherited) | Err(ClientError::Closed) => true,
+            Err(ClientError::Busy) | Err(ClientError::Kafka(_)) => false,
         };
         if off {
             self.io_events.store(false, Ordering::Release);
@@ -410,8 +418,11 @@ impl Poller {
             };
             match retire {
                 Some(entry) => {
-                    rb_self.retire(ruby, &entry).map_err(Error::Ruby)?;
-                    return Ok(true);
+                    if rb_self.retire(ruby, &entry).map_err(Error::Ruby)? {
+                        return Ok(true);
+                    }
+                    // A destroy holds the client: look again once it had time to finish.
+                    gvl::sleep(ruby, RETIRE_RETRY)?;
                 }
                 None => {
                     gvl::wait_readable(ruby, &[waiting.read_fd()], None)?;
@@ -420,14 +431,17 @@ impl Poller {
         }
     }
 
-    /// Serves what is left of a retiring entry, turns its io events off and lets it go
-    /// (back into `entries` when cut short), waking the unregister calls waiting for it.
-    fn retire(&self, ruby: &Ruby, entry: &Entry) -> std::result::Result<(), RbError> {
+    /// Serves what is left of a retiring entry, turns its io events off and lets it go,
+    /// waking the unregister calls waiting for it. Returns false when its io events could
+    /// not be turned off yet (a destroy holds the client): the entry goes back into
+    /// `entries`, still closing, to be retired again after [`RETIRE_RETRY`]. A listener's
+    /// error cuts it short the same way, and is returned.
+    fn retire(&self, ruby: &Ruby, entry: &Entry) -> std::result::Result<bool, RbError> {
         let served = entry.slot.serve_all(ruby);
         let done = served.is_ok() && entry.slot.disable_io_events();
         self.state.lock().end_retiring(&entry.slot, done);
         entry.slot.wake_waiting();
-        served
+        served.map(|()| done)
     }
 
     fn in_poller_thread(rb_self: &Self) -> bool {
@@ -574,15 +588,23 @@ impl Poller {
             };
             if !retire.is_empty() {
                 let mut rest = retire.iter();
+                let mut all_done = true;
                 for e in rest.by_ref() {
-                    if let Err(err) = rb_self.retire(ruby, e) {
-                        // Cut short: the others go back to be retired by the next loop.
-                        let mut state = rb_self.state.lock();
-                        for other in rest {
-                            state.end_retiring(&other.slot, false);
+                    match rb_self.retire(ruby, e) {
+                        Ok(done) => all_done &= done,
+                        Err(err) => {
+                            // Cut short: the others go back to be retired by the next loop.
+                            let mut state = rb_self.state.lock();
+                            for other in rest {
+                                state.end_retiring(&other.slot, false);
+                            }
+                            return Err(err);
                         }
-                        return Err(err);
                     }
+                }
+                if !all_done {
+                    // A destroy holds a client: retry soon, without spinning on the GVL.
+                    gvl::sleep(ruby, RETIRE_RETRY)?;
                 }
                 continue;
             }

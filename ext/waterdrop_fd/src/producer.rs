@@ -160,12 +160,10 @@ impl ProducerCore {
             self.deliver(ruby, d, self.notify_deliveries.load(Ordering::Relaxed))?;
         }
         loop {
-            let event = match self.client.poll_event() {
-                Ok(Some(ev)) => ev,
+            let kind = match self.client.poll_event() {
+                Ok(Some(kind)) => kind,
                 Ok(None) | Err(_) => return Ok(true),
             };
-            let kind = event.read();
-            drop(event);
             self.dispatch(ruby, kind)?;
             if Instant::now() >= deadline {
                 return Ok(false);

@@ -44,8 +44,8 @@ fn client(bootstrap: &str, extra: &[(String, String)]) -> Client {
 
 /// Serves every client's queue, returning the number of delivery reports (and errors) seen.
 fn serve(c: &Client, delivered: &AtomicUsize, failed: &AtomicUsize) {
-    while let Ok(Some(ev)) = c.poll_event() {
-        if let EventKind::Deliveries(list) = ev.read() {
+    while let Ok(Some(kind)) = c.poll_event() {
+        if let EventKind::Deliveries(list) = kind {
             let bad = list.iter().filter(|d| d.err != 0).count();
             failed.fetch_add(bad, Ordering::Relaxed);
             delivered.fetch_add(list.len() - bad, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! Events taken from a producer's main queue (delivery reports, errors, statistics,
 //! OAuth token refresh requests, logs).
 
+use std::marker::PhantomData;
 use std::os::raw::c_char;
 use std::ptr::NonNull;
 
@@ -37,17 +38,26 @@ pub enum EventKind {
     Other(i32),
 }
 
-/// An owned `rd_kafka_event_t`, destroyed on drop.
-pub struct Event(NonNull<rd::rd_kafka_event_t>);
+/// An owned `rd_kafka_event_t`, destroyed on drop. It borrows the client handle it was
+/// polled from (`'h`): destroying an event touches `rk`, so it must not outlive the guard
+/// that keeps `rk` alive.
+pub(crate) struct Event<'h> {
+    ptr: NonNull<rd::rd_kafka_event_t>,
+    _handle: PhantomData<&'h ()>,
+}
 
-impl Event {
-    pub(crate) fn from_raw(ptr: NonNull<rd::rd_kafka_event_t>) -> Self {
-        Event(ptr)
+impl<'h> Event<'h> {
+    /// Takes ownership of `ptr`, polled from the handle `owner`.
+    pub(crate) fn from_raw<T>(ptr: NonNull<rd::rd_kafka_event_t>, _owner: &'h T) -> Self {
+        Event {
+            ptr,
+            _handle: PhantomData,
+        }
     }
 
     /// Copies the event's content out (a delivery batch into one `Vec` per event).
     pub fn read(&self) -> EventKind {
-        let ev = self.0.as_ptr();
+        let ev = self.ptr.as_ptr();
         // SAFETY: ev is a live event we own; every accessor below reads from it and
         // everything returned is copied before the event is destroyed.
         unsafe {
@@ -98,9 +108,9 @@ impl Event {
     }
 }
 
-impl Drop for Event {
+impl Drop for Event<'_> {
     fn drop(&mut self) {
-        // SAFETY: we own the event and release it once.
-        unsafe { rd::rd_kafka_event_destroy(self.0.as_ptr()) }
+        // SAFETY: we own the event and release it once, while its handle is alive ('h).
+        unsafe { rd::rd_kafka_event_destroy(self.ptr.as_ptr()) }
     }
 }
