@@ -7,55 +7,61 @@
 //! The code run without the GVL is a closure over `Send` data only, and panics inside it
 //! are caught and resumed after the GVL is back.
 
-use std::cell::RefCell;
 use std::os::fd::RawFd;
 use std::os::raw::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use magnus::{Error, Ruby};
+use magnus::{prelude::*, Error, Ruby};
+use parking_lot::Mutex;
 
 use crate::fork;
 use crate::pipe::{signal_fd, Pipe};
+use nix::errno::Errno;
 
-thread_local! {
-    // (fork generation, pipe): a pipe inherited from the parent process is not reused.
-    static INTERRUPT: RefCell<Option<(u64, Pipe)>> = const { RefCell::new(None) };
-}
+/// Interrupt pipes not in use, with the fork generation they were made in. A wait borrows
+/// one for its whole length (so the unblock function always writes to the pipe that very
+/// wait polls, whichever native thread runs the Ruby thread, as under `RUBY_MN_THREADS=1`)
+/// and gives it back drained.
+static SPARE_INTERRUPTS: Mutex<(u64, Vec<Pipe>)> = Mutex::new((0, Vec::new()));
 
-fn interrupt_fd() -> std::io::Result<RawFd> {
-    INTERRUPT.with(|cell| {
-        let mut slot = cell.borrow_mut();
+/// An interrupt pipe lent to one wait.
+struct Interrupt(Option<Pipe>);
+
+impl Interrupt {
+    fn take() -> std::io::Result<Self> {
         let generation = fork::generation();
-        match slot.as_ref() {
-            Some((g, pipe)) if *g == generation => Ok(pipe.read_fd()),
-            _ => {
-                // A pipe inherited across fork is closed unread: its bytes are the parent's.
-                drop(slot.take());
-                let pipe = Pipe::new()?;
-                let fd = pipe.read_fd();
-                *slot = Some((generation, pipe));
-                Ok(fd)
+        let spare = {
+            let mut spare = SPARE_INTERRUPTS.lock();
+            if spare.0 != generation {
+                // Pipes made before a fork are closed unread: their bytes may be the parent's.
+                spare.1.clear();
+                spare.0 = generation;
             }
+            spare.1.pop()
+        };
+        match spare {
+            Some(pipe) => Ok(Self(Some(pipe))),
+            None => Ok(Self(Some(Pipe::new()?))),
         }
-    })
+    }
+
+    fn pipe(&self) -> &Pipe {
+        self.0.as_ref().expect("lent until dropped")
+    }
 }
 
-fn interrupt_write_fd() -> RawFd {
-    INTERRUPT.with(|cell| {
-        cell.borrow()
-            .as_ref()
-            .map(|(_, p)| p.write_fd())
-            .unwrap_or(-1)
-    })
-}
-
-fn drain_interrupts() {
-    INTERRUPT.with(|cell| {
-        if let Some((_, p)) = cell.borrow().as_ref() {
-            p.drain();
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        let Some(pipe) = self.0.take() else { return };
+        // Ruby calls the unblock function only while the wait is released, so nothing
+        // writes to this pipe any more: once drained it is clean for the next wait.
+        pipe.drain();
+        let mut spare = SPARE_INTERRUPTS.lock();
+        if spare.0 == fork::generation() {
+            spare.1.push(pipe);
         }
-    })
+    }
 }
 
 /// Runs `f` with the GVL released. `wake_fd` is written to by the unblock function.
@@ -122,12 +128,14 @@ pub enum Wait {
 /// GVL released. Ruby interrupts are delivered: this returns `Err` when the thread was
 /// sent `raise`/`kill`, and keeps waiting after a spurious wake-up.
 pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> Result<Wait, Error> {
-    let own = interrupt_fd().map_err(|e| {
+    let interrupt = Interrupt::take().map_err(|e| {
         Error::new(
             ruby.exception_runtime_error(),
             format!("waterdrop_fd: pipe: {e}"),
         )
     })?;
+    let own = interrupt.pipe().read_fd();
+    let wake_fd = interrupt.pipe().write_fd();
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut pollfds = poll_set(fds, own);
     loop {
@@ -150,20 +158,32 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
                 let rc = unsafe {
                     libc::poll(set.0.as_mut_ptr(), set.0.len() as libc::nfds_t, timeout_ms)
                 };
-                (rc, set)
+                // Read here, on the thread that called poll, before anything else can set it.
+                let errno = if rc < 0 {
+                    Errno::last()
+                } else {
+                    Errno::UnknownErrno
+                };
+                (rc, errno, set)
             },
-            interrupt_write_fd(),
+            wake_fd,
         );
         let interrupted = match outcome {
             None => true,
-            Some((rc, set)) => {
+            Some((rc, errno, set)) => {
                 pollfds = set.0;
                 if rc < 0 {
-                    true // EINTR: a signal; let Ruby look at it.
+                    match errno {
+                        // A signal: let Ruby look at it, then wait again.
+                        Errno::EINTR | Errno::EAGAIN => true,
+                        // EINVAL (more fds than RLIMIT_NOFILE), ENOMEM: waiting again
+                        // would fail the same way at once, for ever.
+                        other => return Err(poll_error(ruby, other)),
+                    }
                 } else {
                     let own_fired = pollfds.last().map(|p| p.revents != 0).unwrap_or(false);
                     if own_fired {
-                        drain_interrupts();
+                        interrupt.pipe().drain();
                     }
                     let ready: Vec<usize> = pollfds[..fds.len()]
                         .iter()
@@ -196,7 +216,23 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
     }
 }
 
-/// A pollfd array for `fds` plus this thread's interrupt pipe (last).
+/// `poll(2)` failed for a reason other than a signal: raised as the matching `Errno::`
+/// exception (a `SystemCallError`), as Ruby's own IO waits do.
+fn poll_error(ruby: &Ruby, errno: Errno) -> Error {
+    let message = "waterdrop_fd: poll(2) while waiting for readable fds";
+    let class: magnus::RClass = match ruby.class_object().const_get("SystemCallError") {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    match class.funcall::<_, _, magnus::Value>("new", (message, errno as i32)) {
+        Ok(exception) => magnus::Exception::from_value(exception)
+            .map(Error::from)
+            .unwrap_or_else(|| Error::new(ruby.exception_runtime_error(), message)),
+        Err(e) => e,
+    }
+}
+
+/// A pollfd array for `fds` plus the wait's interrupt pipe (last).
 fn poll_set(fds: &[RawFd], own: RawFd) -> Vec<libc::pollfd> {
     fds.iter()
         .chain(std::iter::once(&own))

@@ -9,6 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{eval, ruby};
+use magnus::prelude::*;
 use rb_sys_test_helpers::ruby_test;
 use waterdrop_fd::gvl::{self, Wait};
 use waterdrop_fd::pipe::Pipe;
@@ -163,4 +164,60 @@ fn thread_raise_interrupts_wait_readable_at_once() {
         "the wait ran to its timeout: {waited:?}"
     );
     assert!(latency < 0.1, "interrupt took {:.1} ms", latency * 1000.0);
+}
+
+/// Aborts the test binary when `f` has not returned within `limit`: a wait that spins for
+/// ever fails loudly instead of freezing `cargo test`.
+fn within<R>(limit: Duration, what: &'static str, f: impl FnOnce() -> R) -> R {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let done = Arc::new(AtomicBool::new(false));
+    let watched = Arc::clone(&done);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        if !watched.load(Ordering::Acquire) {
+            eprintln!("{what}: still running after {limit:?}");
+            std::process::abort();
+        }
+    });
+    let result = f();
+    done.store(true, Ordering::Release);
+    result
+}
+
+#[ruby_test]
+fn a_poll_failure_that_is_not_a_signal_raises_errno_instead_of_retrying_for_ever() {
+    let ruby = ruby();
+    // poll(2) refuses more fds than RLIMIT_NOFILE with EINVAL, every time it is asked.
+    let pipe = Pipe::new().unwrap();
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    let lowered = libc::rlimit {
+        rlim_cur: 64,
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: as above; lowering the soft limit below the open fds is allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) }, 0);
+    let fds = vec![pipe.read_fd(); 100];
+    let outcome = within(Duration::from_secs(10), "wait_readable with EINVAL", || {
+        gvl::wait_readable(&ruby, &fds, Some(Duration::from_secs(1)))
+    });
+    // SAFETY: restores the limit read above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
+    let err = outcome.expect_err("poll(2) cannot succeed with 101 fds and a limit of 64");
+    let exception = err.value().expect("a Ruby exception, not a throw");
+    let class: magnus::Value = exception.funcall("class", ()).unwrap();
+    let class: String = class.funcall("name", ()).unwrap();
+    assert_eq!(class, "Errno::EINVAL");
+    assert!(
+        err.to_string().contains("poll(2)"),
+        "the message says what failed: {err}"
+    );
 }
