@@ -70,18 +70,20 @@ impl<'h> Event<'h> {
                         if m.is_null() {
                             break;
                         }
-                        let m = &*m;
+                        // Read field by field through the raw pointer: `err` may hold a
+                        // code rdkafka-sys's enum lacks (a newer broker's), never made a
+                        // Rust enum (see kafka::ffi).
                         out.push(Delivery {
-                            opaque: m._private as usize,
-                            err: m.err as i32,
-                            partition: m.partition,
-                            offset: m.offset,
+                            opaque: (*m)._private as usize,
+                            err: super::ffi::read_code(std::ptr::addr_of!((*m).err)),
+                            partition: (*m).partition,
+                            offset: (*m).offset,
                         });
                     }
                     EventKind::Deliveries(out)
                 }
                 rd::RD_KAFKA_EVENT_ERROR => EventKind::Error {
-                    code: rd::rd_kafka_event_error(ev) as i32,
+                    code: crate::kafka::ffi::rd_kafka_event_error(ev),
                     reason: cstr_lossy(rd::rd_kafka_event_error_string(ev)),
                     fatal: rd::rd_kafka_event_error_is_fatal(ev) != 0,
                 },

@@ -83,34 +83,39 @@ impl MockCluster {
     pub fn create_topic(&self, name: &str, partitions: i32, rf: i32) -> Result<(), KafkaError> {
         let cname = cstring(name)?;
         // SAFETY: the cluster is live; the name is copied.
-        code(unsafe { rd::rd_kafka_mock_topic_create(self.raw(), cname.as_ptr(), partitions, rf) })
+        code(unsafe {
+            crate::kafka::ffi::rd_kafka_mock_topic_create(
+                self.raw(),
+                cname.as_ptr(),
+                partitions,
+                rf,
+            )
+        })
     }
 
     pub fn broker_down(&self, broker: i32) -> Result<(), KafkaError> {
         // SAFETY: the cluster is live.
-        code(unsafe { rd::rd_kafka_mock_broker_set_down(self.raw(), broker) })
+        code(unsafe { crate::kafka::ffi::rd_kafka_mock_broker_set_down(self.raw(), broker) })
     }
 
     pub fn broker_up(&self, broker: i32) -> Result<(), KafkaError> {
         // SAFETY: the cluster is live.
-        code(unsafe { rd::rd_kafka_mock_broker_set_up(self.raw(), broker) })
+        code(unsafe { crate::kafka::ffi::rd_kafka_mock_broker_set_up(self.raw(), broker) })
     }
 
     pub fn set_rtt(&self, broker: i32, ms: i32) -> Result<(), KafkaError> {
         // SAFETY: the cluster is live.
-        code(unsafe { rd::rd_kafka_mock_broker_set_rtt(self.raw(), broker, ms) })
+        code(unsafe { crate::kafka::ffi::rd_kafka_mock_broker_set_rtt(self.raw(), broker, ms) })
     }
 
     pub fn push_request_errors(&self, api_key: i16, errors: &[i32]) {
-        let errs: Vec<rd::rd_kafka_resp_err_t> =
-            errors.iter().map(|c| super::to_resp_err(*c)).collect();
-        // SAFETY: the cluster is live; the array is read during the call.
+        // SAFETY: the cluster is live; the array of codes (C ints) is read during the call.
         unsafe {
-            rd::rd_kafka_mock_push_request_errors_array(
+            crate::kafka::ffi::rd_kafka_mock_push_request_errors_array(
                 self.raw(),
                 api_key,
-                errs.len(),
-                errs.as_ptr(),
+                errors.len(),
+                errors.as_ptr(),
             )
         }
     }
@@ -129,7 +134,12 @@ impl MockCluster {
         let ctopic = cstring(topic)?;
         // SAFETY: the cluster is live; the topic name is copied.
         code(unsafe {
-            rd::rd_kafka_mock_partition_set_leader(self.raw(), ctopic.as_ptr(), partition, broker)
+            crate::kafka::ffi::rd_kafka_mock_partition_set_leader(
+                self.raw(),
+                ctopic.as_ptr(),
+                partition,
+                broker,
+            )
         })
     }
 
@@ -137,7 +147,7 @@ impl MockCluster {
         let ctopic = cstring(topic)?;
         // SAFETY: the cluster is live; the topic name is copied.
         unsafe {
-            rd::rd_kafka_mock_topic_set_error(self.raw(), ctopic.as_ptr(), super::to_resp_err(err))
+            crate::kafka::ffi::rd_kafka_mock_topic_set_error(self.raw(), ctopic.as_ptr(), err)
         };
         Ok(())
     }
@@ -180,8 +190,7 @@ fn cstring(s: &str) -> Result<CString, KafkaError> {
     })
 }
 
-fn code(err: rd::rd_kafka_resp_err_t) -> Result<(), KafkaError> {
-    let c = err as i32;
+fn code(c: i32) -> Result<(), KafkaError> {
     if c == 0 {
         Ok(())
     } else {

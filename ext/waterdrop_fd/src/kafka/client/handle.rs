@@ -122,7 +122,7 @@ impl Handle {
             }
             None => {
                 // SAFETY: reads the thread-local last error set by rd_kafka_topic_new.
-                let code = unsafe { rd::rd_kafka_last_error() } as i32;
+                let code = unsafe { crate::kafka::ffi::rd_kafka_last_error() };
                 Err(KafkaError::from_code(code))
             }
         }

@@ -4,6 +4,7 @@ use std::ffi::CString;
 
 use rdkafka_sys as rd;
 
+use super::super::ffi::read_code;
 use super::super::{cstr_lossy, KafkaError};
 use super::handle::Handle;
 use super::{check, Client, ClientError};
@@ -29,19 +30,26 @@ impl Handle {
         let mut meta: *const rd::rd_kafka_metadata_t = std::ptr::null();
         // SAFETY: rk and rkt are live; librdkafka fills `meta`, which we release below.
         let code = unsafe {
-            rd::rd_kafka_metadata(self.rk.as_ptr(), 0, rkt.as_ptr(), &mut meta, timeout_ms)
-        } as i32;
+            crate::kafka::ffi::rd_kafka_metadata(
+                self.rk.as_ptr(),
+                0,
+                rkt.as_ptr(),
+                &mut meta,
+                timeout_ms,
+            )
+        };
         check(code)?;
-        // SAFETY: on success `meta` points to a metadata struct with `topic_cnt` topics.
+        // SAFETY: on success `meta` points to a metadata struct with `topic_cnt` topics,
+        // released once below. The topics are read through raw pointers, field by field:
+        // their `err` may hold a code that rdkafka-sys's enum lacks (see kafka::ffi).
         let count = unsafe {
             let m = &*meta;
-            let topics = std::slice::from_raw_parts(m.topics, m.topic_cnt.max(0) as usize);
-            let count = topics
-                .iter()
-                .find(|t| cstr_lossy(t.topic).as_bytes() == topic.as_bytes())
+            let count = (0..m.topic_cnt.max(0) as usize)
+                .map(|i| m.topics.add(i))
+                .find(|t| cstr_lossy((**t).topic).as_bytes() == topic.as_bytes())
                 .map(|t| {
-                    if t.err as i32 == 0 {
-                        t.partition_cnt
+                    if read_code(std::ptr::addr_of!((*t).err)) == 0 {
+                        (*t).partition_cnt
                     } else {
                         -1
                     }

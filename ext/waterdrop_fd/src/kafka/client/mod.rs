@@ -98,7 +98,7 @@ impl Client {
             return Err(cstr_lossy(errstr.as_ptr()));
         };
         // SAFETY: rk is a live handle. A NULL queue routes logs to the main queue.
-        unsafe { rd::rd_kafka_set_log_queue(rk.as_ptr(), std::ptr::null_mut()) };
+        unsafe { crate::kafka::ffi::rd_kafka_set_log_queue(rk.as_ptr(), std::ptr::null_mut()) };
         // SAFETY: rk is live; the returned queue reference is released in destroy().
         let main_queue = unsafe { rd::rd_kafka_queue_get_main(rk.as_ptr()) };
         let main_queue = NonNull::new(main_queue).expect("librdkafka returned no main queue");
@@ -188,7 +188,7 @@ impl Client {
     pub fn flush(&self, timeout_ms: i32) -> Result<(), ClientError> {
         let code = self.with_handle_blocking(|h| {
             // SAFETY: rk is live while we hold the read lock; this blocks (no GVL here).
-            unsafe { rd::rd_kafka_flush(h.rk.as_ptr(), timeout_ms) as i32 }
+            unsafe { crate::kafka::ffi::rd_kafka_flush(h.rk.as_ptr(), timeout_ms) }
         })?;
         check(code)
     }
@@ -199,8 +199,8 @@ impl Client {
             | rd::RD_KAFKA_PURGE_F_INFLIGHT
             | rd::RD_KAFKA_PURGE_F_NON_BLOCKING;
         // SAFETY: rk is live; the non-blocking flag keeps this from waiting.
-        let code =
-            self.with_handle(|h| unsafe { rd::rd_kafka_purge(h.rk.as_ptr(), flags) as i32 })?;
+        let code = self
+            .with_handle(|h| unsafe { crate::kafka::ffi::rd_kafka_purge(h.rk.as_ptr(), flags) })?;
         check(code)
     }
 
@@ -209,9 +209,9 @@ impl Client {
         self.with_handle(|h| {
             let mut buf = [0 as c_char; 512];
             // SAFETY: rk is live; buf is writable with the size we pass.
-            let code =
-                unsafe { rd::rd_kafka_fatal_error(h.rk.as_ptr(), buf.as_mut_ptr(), buf.len()) }
-                    as i32;
+            let code = unsafe {
+                crate::kafka::ffi::rd_kafka_fatal_error(h.rk.as_ptr(), buf.as_mut_ptr(), buf.len())
+            };
             (code != 0).then(|| KafkaError {
                 code,
                 message: cstr_lossy(buf.as_ptr()),
@@ -228,11 +228,7 @@ impl Client {
         self.with_handle(|h| {
             // SAFETY: rk is live; reason is NUL-terminated and copied by librdkafka.
             unsafe {
-                rd::rd_kafka_test_fatal_error(
-                    h.rk.as_ptr(),
-                    super::to_resp_err(code),
-                    reason.as_ptr(),
-                ) as i32
+                crate::kafka::ffi::rd_kafka_test_fatal_error(h.rk.as_ptr(), code, reason.as_ptr())
             }
         })
     }

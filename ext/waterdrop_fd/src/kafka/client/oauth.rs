@@ -2,8 +2,6 @@
 
 use std::os::raw::c_char;
 
-use rdkafka_sys as rd;
-
 use super::super::{cstr_lossy, KafkaError};
 use super::{check, cstring_arg, Client, ClientError};
 
@@ -28,7 +26,7 @@ impl Client {
         let code = self.with_handle(|h| {
             // SAFETY: rk is live; every string is NUL-terminated and outlives the call.
             unsafe {
-                rd::rd_kafka_oauthbearer_set_token(
+                crate::kafka::ffi::rd_kafka_oauthbearer_set_token(
                     h.rk.as_ptr(),
                     token.as_ptr(),
                     lifetime_ms,
@@ -41,7 +39,7 @@ impl Client {
                     ext_ptrs.len(),
                     errstr.as_mut_ptr(),
                     errstr.len(),
-                ) as i32
+                )
             }
         })?;
         if code == 0 {
@@ -61,7 +59,10 @@ impl Client {
         let reason = cstring_arg(reason)?;
         // SAFETY: rk is live; reason is NUL-terminated and copied.
         let code = self.with_handle(|h| unsafe {
-            rd::rd_kafka_oauthbearer_set_token_failure(h.rk.as_ptr(), reason.as_ptr()) as i32
+            crate::kafka::ffi::rd_kafka_oauthbearer_set_token_failure(
+                h.rk.as_ptr(),
+                reason.as_ptr(),
+            )
         })?;
         check(code)
     }

@@ -195,7 +195,7 @@ fn build_headers(headers: &[(&[u8], Option<&[u8]>)]) -> Option<NonNull<rd::rd_ka
         };
         // SAFETY: hdrs is live; name and value are copied by librdkafka.
         unsafe {
-            rd::rd_kafka_header_add(
+            crate::kafka::ffi::rd_kafka_header_add(
                 hdrs.as_ptr(),
                 name.as_ptr() as *const c_char,
                 name.len() as isize,
