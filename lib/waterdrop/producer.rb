@@ -665,6 +665,7 @@ module WaterDrop
     rescue WaterdropFd::Error => e
       raise if configuration_error?(e)
 
+      raise_if_closed_under(e)
       error = Errors::ProduceManyError.new(handles, e.inspect)
       # A transactional batch is aborted as a whole: nothing of it was dispatched (the
       # error keeps the handles, which fail as purged).
@@ -757,8 +758,19 @@ module WaterDrop
       e
     end
 
+    # A produce that raced `close` finds the native client closed under it: that is said the
+    # way a closed producer is said, {Errors::ProducerClosedError} (the native error is its
+    # `#cause`), not as a failed message.
+    def raise_if_closed_under(error)
+      return unless error.is_a?(WaterdropFd::ClosedProducerError)
+      return unless @status.closing? || @status.closed?
+
+      raise Errors::ProducerClosedError, id
+    end
+
     def raise_produce_error(error, message, type)
       raise error if configuration_error?(error)
+      raise_if_closed_under(error)
 
       wrapped = wrap(Errors::ProduceError, error)
       @monitor.instrument("error.occurred", producer_id: id, message: message, error: wrapped, type: type)

@@ -31,6 +31,11 @@ module WaterdropFd
   # librdkafka could not create a client from a valid configuration.
   class ClientCreationError < Error; end
 
+  # An operating-system call of the native layer failed: a pipe or a thread could not be
+  # created (often: out of file descriptors), or `poll(2)` failed. The message names the
+  # call and the errno. Produce calls report it wrapped in a `WaterDrop::Errors::ProduceError`.
+  class SystemError < Error; end
+
   # Waiting for a delivery report took longer than allowed. The handle can be waited on
   # again.
   class WaitTimeoutError < Error; end

@@ -35,9 +35,9 @@ RSpec.describe "Bad input", timeout: 600 do
                 -> { "p" * 100_000 }, -> { "ünïcødé ✓" }],
                [-> { 123 }, -> { :sym }, -> { "o" * 1_000_100 }, -> { ["a"] }], absent_ok: false)
     field.call(:key, [-> {}, -> { "k" }, -> { rng.bytes(8) }, -> { invalid_utf8 }], [-> { "" }, -> { 5 }, -> { :k }])
-    field.call(:partition, [-> { -1 }, -> { 0 }, -> { 2 }], [-> { "1" }, -> { -2 }, -> { 1.5 }])
+    field.call(:partition, [-> { -1 }, -> { 0 }, -> { 2 }], [-> { "1" }, -> { -2 }, -> { 1.5 }, -> { 2**31 }, -> { 2**40 }])
     field.call(:partition_key, [-> { "pk" }, -> { rng.bytes(4) }], [-> { "" }, -> { 7 }])
-    field.call(:timestamp, [-> { Time.now }, -> { (Time.now.to_f * 1000).to_i }], [-> { "now" }, -> { 1.5 }])
+    field.call(:timestamp, [-> { Time.now }, -> { (Time.now.to_f * 1000).to_i }], [-> { "now" }, -> { 1.5 }, -> { 2**63 }, -> { Time.at(2**62) }])
     field.call(:headers,
                [-> {}, -> { {} }, -> { { "a" => "b" } }, -> { { "a" => %w[x y] } },
                 -> { { "huge" => "h" * 60_000 } }, -> { { "bin" => rng.bytes(32) } },

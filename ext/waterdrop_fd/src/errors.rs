@@ -25,7 +25,7 @@ pub enum Error {
     ClientCreation(String),
     /// An argument of the wrong type or value.
     Argument(String),
-    /// An operating-system error (pipes, threads).
+    /// An operating-system error (pipes, poll, threads): `WaterdropFd::SystemError`.
     Io(String),
     /// A Ruby exception (or throw/kill) to propagate unchanged.
     Ruby(RbError),
@@ -64,10 +64,45 @@ static ROOT: Lazy<RModule> = Lazy::new(|ruby| {
         .expect("WaterdropFd module")
 });
 
-fn class(ruby: &Ruby, name: &str) -> ExceptionClass {
-    ruby.get_inner(&ROOT)
-        .const_get::<_, ExceptionClass>(name)
-        .unwrap_or_else(|_| ruby.exception_runtime_error())
+/// The base class every native error derives from (`WaterdropFd::Error`).
+static BASE: Lazy<ExceptionClass> = Lazy::new(|ruby| {
+    let root = ruby.get_inner(&ROOT);
+    root.const_get::<_, ExceptionClass>("Error")
+        .or_else(|_| root.define_error("Error", ruby.exception_standard_error()))
+        .expect("WaterdropFd::Error")
+});
+
+/// The exception classes native code raises, looked up once (the Ruby side defines them
+/// with their documentation in lib/waterdrop_fd/errors.rb, loaded first; any missing one,
+/// as in `cargo test`, is defined here under `WaterdropFd::Error`).
+macro_rules! exception_classes {
+    ($($class:ident => $name:literal),* $(,)?) => {
+        $(
+            static $class: Lazy<ExceptionClass> = Lazy::new(|ruby| family_class(ruby, $name));
+        )*
+        const EXCEPTION_CLASSES: &[&Lazy<ExceptionClass>] = &[$(&$class),*];
+    };
+}
+
+exception_classes! {
+    RDKAFKA_ERROR => "RdkafkaError",
+    CLOSED_PRODUCER_ERROR => "ClosedProducerError",
+    INHERITED_CLIENT_ERROR => "InheritedClientError",
+    CONFIG_ERROR => "ConfigError",
+    CLIENT_CREATION_ERROR => "ClientCreationError",
+    SYSTEM_ERROR => "SystemError",
+}
+
+fn family_class(ruby: &Ruby, name: &str) -> ExceptionClass {
+    let root = ruby.get_inner(&ROOT);
+    root.const_get::<_, ExceptionClass>(name)
+        .or_else(|_| root.define_error(name, ruby.get_inner(&BASE)))
+        .unwrap_or_else(|e| panic!("WaterdropFd::{name}: {e}"))
+}
+
+/// `WaterdropFd::SystemError`: an operating-system call failed (pipes, poll, threads).
+pub fn system_error(ruby: &Ruby, message: String) -> RbError {
+    RbError::new(ruby.get_inner(&SYSTEM_ERROR), message)
 }
 
 impl magnus::error::IntoError for Error {
@@ -75,27 +110,27 @@ impl magnus::error::IntoError for Error {
         match self {
             Error::Kafka(k) => kafka_error(ruby, &k),
             Error::Closed => RbError::new(
-                class(ruby, "ClosedProducerError"),
+                ruby.get_inner(&CLOSED_PRODUCER_ERROR),
                 "the producer's librdkafka client is closed",
             ),
             Error::Inherited => RbError::new(
-                class(ruby, "InheritedClientError"),
+                ruby.get_inner(&INHERITED_CLIENT_ERROR),
                 "this librdkafka client was created in a parent process (before fork) and cannot be used here",
             ),
-            Error::Config(msg) => RbError::new(class(ruby, "ConfigError"), msg),
-            Error::ClientCreation(msg) => RbError::new(class(ruby, "ClientCreationError"), msg),
+            Error::Config(msg) => RbError::new(ruby.get_inner(&CONFIG_ERROR), msg),
+            Error::ClientCreation(msg) => RbError::new(ruby.get_inner(&CLIENT_CREATION_ERROR), msg),
             Error::Argument(msg) => RbError::new(ruby.exception_arg_error(), msg),
-            Error::Io(msg) => RbError::new(ruby.exception_runtime_error(), format!("waterdrop_fd: {msg}")),
+            Error::Io(msg) => system_error(ruby, format!("waterdrop_fd: {msg}")),
             Error::Ruby(e) => e,
         }
     }
 }
 
-/// Builds a `WaterdropFd::RdkafkaError` (falls back to RuntimeError if that fails).
+/// Builds a `WaterdropFd::RdkafkaError`.
 /// Through the class's Ruby `new`, which answers a subclass of `Rdkafka::RdkafkaError`
 /// when that class exists (lib/waterdrop_fd/rdkafka_bridge.rb).
 pub fn kafka_error(ruby: &Ruby, k: &KafkaError) -> RbError {
-    let cls = class(ruby, "RdkafkaError");
+    let cls = ruby.get_inner(&RDKAFKA_ERROR);
     let kwargs = ruby.hash_new();
     let _ = kwargs.aset(ruby.to_symbol("fatal"), k.fatal);
     let _ = kwargs.aset(ruby.to_symbol("retryable"), k.retriable);
@@ -107,25 +142,11 @@ pub fn kafka_error(ruby: &Ruby, k: &KafkaError) -> RbError {
     }
 }
 
-/// Defines any exception class that the Ruby side did not define (standalone use).
+/// Looks every exception class up once, at load (defining any the Ruby side did not).
 pub fn init(ruby: &Ruby) -> std::result::Result<(), RbError> {
-    let root = ruby.get_inner(&ROOT);
-    let base = match root.const_get::<_, ExceptionClass>("Error") {
-        Ok(c) => c,
-        Err(_) => root.define_error("Error", ruby.exception_standard_error())?,
-    };
-    for name in [
-        "RdkafkaError",
-        "ClosedProducerError",
-        "InheritedClientError",
-        "ConfigError",
-        "ClientCreationError",
-    ] {
-        if root.const_get::<_, magnus::Value>(name).is_err() {
-            root.define_error(name, base)?;
-        }
+    for class in EXCEPTION_CLASSES {
+        let _ = ruby.get_inner(*class).as_value();
     }
-    let _ = base.as_value();
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use std::os::raw::c_void;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use magnus::{prelude::*, Error, Ruby};
+use magnus::{Error, Ruby};
 use parking_lot::Mutex;
 
 use crate::fork;
@@ -128,12 +128,8 @@ pub enum Wait {
 /// GVL released. Ruby interrupts are delivered: this returns `Err` when the thread was
 /// sent `raise`/`kill`, and keeps waiting after a spurious wake-up.
 pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> Result<Wait, Error> {
-    let interrupt = Interrupt::take().map_err(|e| {
-        Error::new(
-            ruby.exception_runtime_error(),
-            format!("waterdrop_fd: pipe: {e}"),
-        )
-    })?;
+    let interrupt = Interrupt::take()
+        .map_err(|e| crate::errors::system_error(ruby, format!("waterdrop_fd: pipe: {e}")))?;
     let own = interrupt.pipe().read_fd();
     let wake_fd = interrupt.pipe().write_fd();
     let deadline = timeout.map(|t| Instant::now() + t);
@@ -216,20 +212,16 @@ pub fn wait_readable(ruby: &Ruby, fds: &[RawFd], timeout: Option<Duration>) -> R
     }
 }
 
-/// `poll(2)` failed for a reason other than a signal: raised as the matching `Errno::`
-/// exception (a `SystemCallError`), as Ruby's own IO waits do.
+/// `poll(2)` failed for a reason other than a signal: `WaterdropFd::SystemError`, named
+/// after the errno.
 fn poll_error(ruby: &Ruby, errno: Errno) -> Error {
-    let message = "waterdrop_fd: poll(2) while waiting for readable fds";
-    let class: magnus::RClass = match ruby.class_object().const_get("SystemCallError") {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
-    match class.funcall::<_, _, magnus::Value>("new", (message, errno as i32)) {
-        Ok(exception) => magnus::Exception::from_value(exception)
-            .map(Error::from)
-            .unwrap_or_else(|| Error::new(ruby.exception_runtime_error(), message)),
-        Err(e) => e,
-    }
+    crate::errors::system_error(
+        ruby,
+        format!(
+            "waterdrop_fd: poll(2) while waiting for readable fds failed: {errno:?} ({})",
+            errno.desc()
+        ),
+    )
 }
 
 /// A pollfd array for `fds` plus the wait's interrupt pipe (last).

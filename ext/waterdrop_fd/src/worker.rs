@@ -73,8 +73,5 @@ where
 }
 
 fn io_error(ruby: &Ruby, e: std::io::Error) -> Error {
-    Error::new(
-        ruby.exception_runtime_error(),
-        format!("waterdrop_fd: could not start a worker: {e}"),
-    )
+    crate::errors::system_error(ruby, format!("waterdrop_fd: could not start a worker: {e}"))
 }

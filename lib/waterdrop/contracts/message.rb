@@ -9,7 +9,11 @@ module WaterDrop
       include Validating
 
       TOPIC_FORMAT = /\A(\w|-|\.)+\z/
-      private_constant :TOPIC_FORMAT
+      # The largest partition number librdkafka takes (int32).
+      MAX_PARTITION = (2**31) - 1
+      # Timestamps librdkafka takes (int64 milliseconds).
+      TIMESTAMP_MS = (-(2**63)..((2**63) - 1))
+      private_constant :TOPIC_FORMAT, :MAX_PARTITION, :TIMESTAMP_MS
 
       # @param max_payload_size [Integer]
       def initialize(max_payload_size:)
@@ -57,8 +61,10 @@ module WaterDrop
         end
         if message.key?(:partition)
           partition = message[:partition]
-          unless partition.is_a?(Integer) && partition >= -1
+          if !partition.is_a?(Integer) || partition < -1
             (errors ||= {})[:partition] = "must be an integer greater or equal to -1"
+          elsif partition > MAX_PARTITION
+            (errors ||= {})[:partition] = "must be at most #{MAX_PARTITION} (a Kafka partition number is 32-bit)"
           end
         end
         if message.key?(:partition_key)
@@ -67,7 +73,11 @@ module WaterDrop
         end
         if message.key?(:timestamp)
           ts = message[:timestamp]
-          (errors ||= {})[:timestamp] = "must be either time or integer" unless ts.nil? || ts.is_a?(Time) || ts.is_a?(Integer)
+          if !(ts.nil? || ts.is_a?(Time) || ts.is_a?(Integer))
+            (errors ||= {})[:timestamp] = "must be either time or integer"
+          elsif ts && !TIMESTAMP_MS.cover?(ts.is_a?(Time) ? (ts.to_r * 1000).to_i : ts)
+            (errors ||= {})[:timestamp] = "must fit in 64 bits as milliseconds since the epoch"
+          end
         end
         errors = check_headers(message[:headers], errors) if message.key?(:headers)
         errors
