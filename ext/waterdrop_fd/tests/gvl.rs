@@ -212,7 +212,10 @@ fn a_poll_failure_that_is_not_a_signal_raises_a_system_error_instead_of_retrying
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
     let err = outcome.expect_err("poll(2) cannot succeed with 101 fds and a limit of 64");
     let system_error: magnus::ExceptionClass = eval(&ruby, "WaterdropFd::SystemError");
-    assert!(err.is_kind_of(system_error), "a WaterdropFd::SystemError: {err}");
+    assert!(
+        err.is_kind_of(system_error),
+        "a WaterdropFd::SystemError: {err}"
+    );
     let message = err.to_string();
     assert!(
         message.contains("poll(2)") && message.contains("EINVAL"),
