@@ -132,4 +132,25 @@ RSpec.describe "Poller recovery", timeout: 120 do
 
     expect(result).to eq(["closed", 0])
   end
+
+  it "finishes a second close after the first was killed anywhere in it, while the poller served events" do
+    result = in_child(timeout: 90) do |cluster|
+      cluster.create_topic("killed-close", partitions: 1)
+      outcomes = Array.new(12) do |round|
+        producer = child_producer(cluster, max_wait_timeout: 5_000)
+        # A slow listener keeps the poller inside delivery events while close runs.
+        producer.monitor.subscribe("message.acknowledged") { sleep 0.002 }
+        handles = Array.new(200) { |i| producer.produce_async(topic: "killed-close", payload: "m#{i}") }
+        first = Thread.new { producer.close }
+        sleep(0.003 * round) # the kill lands in flush, unregister or destroy
+        first.kill
+        first.join
+        producer.close
+        [producer.status.to_s, handles.count(&:pending?)]
+      end
+      outcomes.uniq
+    end
+
+    expect(result).to eq([["closed", 0]])
+  end
 end
