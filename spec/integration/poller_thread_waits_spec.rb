@@ -173,4 +173,31 @@ RSpec.describe "Waiting from a listener on the poller thread", timeout: 120 do
     expect([kind, klass, cause]).to eq([:raised, "WaterDrop::Errors::ProduceError", "WaterdropFd::PollerThreadWaitError"])
     expect(message).to include("transaction #{message_prefix}")
   end
+
+  it "a child forked from a listener is not on a poller thread: its produce_sync waits as usual" do
+    result = in_child(timeout: 90) do |cluster|
+      cluster.create_topic("fork-from-listener", partitions: 1)
+      producer = child_producer(cluster, max_wait_timeout: 5_000)
+      forked = Queue.new
+      producer.monitor.subscribe("message.acknowledged") do |event|
+        next unless event[:label] == :fork
+
+        forked << fork_child do
+          # A broker of this process's own: the parent's mock cluster threads are not here.
+          own = WaterdropFd::Testing::MockCluster.new(brokers: 1)
+          own.create_topic("grandchild", partitions: 1)
+          grandchild = child_producer(own, max_wait_timeout: 5_000)
+          report = grandchild.produce_sync(topic: "grandchild", payload: "from the forked listener")
+          grandchild.close
+          report.offset.zero?
+        end
+      end
+      producer.produce_sync(topic: "fork-from-listener", payload: "fork here", label: :fork)
+      statuses = wait_children([forked.pop], timeout: 60)
+      producer.close
+      statuses.values
+    end
+
+    expect(result).to eq([0])
+  end
 end

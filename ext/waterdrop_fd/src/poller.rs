@@ -77,17 +77,27 @@ use crate::producer::{ProducerCore, ProducerObj};
 const RETIRE_RETRY: Duration = Duration::from_millis(10);
 
 thread_local! {
-    static CURRENT_POLLER: Cell<Option<u64>> = const { Cell::new(None) };
+    /// (fork epoch, poller id) of the loop this thread runs. The epoch: a listener that
+    /// forks leaves this set in the child's only thread, which runs no loop.
+    static CURRENT_POLLER: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
 }
 
 /// Whether the current thread runs the loop of poller `id` (a listener is being called).
 pub fn current_thread_serves(id: u64) -> bool {
-    id != ServedBy::NONE && CURRENT_POLLER.with(|c| c.get() == Some(id))
+    id != ServedBy::NONE && current_poller() == Some(id)
 }
 
 /// Whether the current thread runs the loop of any poller.
 pub fn on_a_poller_thread() -> bool {
-    CURRENT_POLLER.with(|c| c.get().is_some())
+    current_poller().is_some()
+}
+
+/// The poller whose loop this thread runs, in this process.
+fn current_poller() -> Option<u64> {
+    match CURRENT_POLLER.with(Cell::get) {
+        Some((generation, id)) if generation == fork::generation() => Some(id),
+        _ => None,
+    }
 }
 
 /// The id of the poller a producer is registered with, for its delivery handles.
@@ -658,7 +668,7 @@ struct CurrentPoller;
 
 impl CurrentPoller {
     fn enter(id: u64) -> Self {
-        CURRENT_POLLER.with(|c| c.set(Some(id)));
+        CURRENT_POLLER.with(|c| c.set(Some((fork::generation(), id))));
         CurrentPoller
     }
 }
