@@ -11,12 +11,16 @@ module WaterdropFd
       @released = false
     end
 
-    # Releases every waiter, now and later.
+    # Releases every waiter, now and later. Called on the poller thread: an interrupt sent
+    # to that thread (`Thread#raise`, `Thread#kill`) is held until the release is done, so
+    # it can never leave a waiter unreleased.
     # @return [true]
     def release!
-      @mutex.synchronize do
-        @released = true
-        @cond.broadcast
+      Thread.handle_interrupt(Object => :never) do
+        @mutex.synchronize do
+          @released = true
+          @cond.broadcast
+        end
       end
       true
     end
