@@ -123,13 +123,15 @@ module WaterDrop
     end
 
     # Closes the producer: delivers what is queued (up to `max_wait_timeout`), stops
-    # polling, destroys the librdkafka client. Safe to call twice, from a callback on the
-    # poller thread (it then closes in the background) and from a signal trap.
+    # polling, destroys the librdkafka client. Safe to call twice, from a callback on a
+    # poller thread (it then closes in the background: on its own poller's thread the close
+    # would wait for itself, on another poller's thread two listeners closing each other's
+    # producers would wait for each other) and from a signal trap.
     # @param force [Boolean] purge what is not delivered instead of waiting
     # @return [void]
     def close(force: false)
       adopt_process
-      if @native && poller.in_poller_thread?
+      if @native && WaterdropFd::Native.on_a_poller_thread?
         Thread.new { close(force: force) }
         return
       end

@@ -117,4 +117,38 @@ RSpec.describe "Poller threads" do
     expect(shared).to be_alive # the shared poller keeps serving its producer
     expect(shared_producer.produce_sync(topic: topic, payload: "still served").error).to be_nil
   end
+
+  it "lets listeners of two pollers close each other's producers without waiting for each other" do
+    result = in_child(timeout: 60) do |cluster|
+      cluster.create_topic("crossed", partitions: 1)
+      pollers = Array.new(2) { WaterDrop::Polling::Poller.new }
+      producers = pollers.map do |poller|
+        WaterDrop::Producer.new do |config|
+          config.kafka = { "bootstrap.servers": cluster.bootstrap_servers }
+          config.logger = Logger.new(File::NULL)
+          config.polling.poller = poller
+        end
+      end
+      ready = Queue.new
+      go = Queue.new
+      producers.each_with_index do |producer, i|
+        producer.monitor.subscribe("message.acknowledged") do |event|
+          next unless event[:label] == :close_the_other
+
+          ready << i
+          go.pop # both listeners are inside their poller threads now
+          producers[1 - i].close
+        end
+      end
+      producers.each { |p| p.produce_async(topic: "crossed", payload: "x", label: :close_the_other) }
+      2.times { ready.pop }
+      2.times { go << true }
+      deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
+      Thread.pass until producers.all? { |p| p.status.closed? } ||
+                        Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
+      producers.map { |p| p.status.to_s }
+    end
+
+    expect(result).to eq(%w[closed closed])
+  end
 end

@@ -70,6 +70,10 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
         function!(advance_fork_generation, 0),
     )?;
     native.define_singleton_method("native_thread_count", function!(native_thread_count, 0))?;
+    native.define_singleton_method(
+        "on_a_poller_thread?",
+        function!(poller::on_a_poller_thread, 0),
+    )?;
     delivery::init(ruby, &root)?;
     countdown::init(ruby, &root)?;
     producer::init(ruby, &native)?;
