@@ -131,7 +131,7 @@ module WaterDrop
     # @return [void]
     def close(force: false)
       adopt_process
-      if @native && WaterdropFd::Native.on_a_poller_thread?
+      if WaterdropFd::Native.on_a_poller_thread?
         Thread.new { close(force: force) }
         return
       end
@@ -402,8 +402,10 @@ module WaterDrop
       return false unless @native
       return false unless @messages.empty?
       return false unless @operations_in_progress.value.zero?
-      # The poller would wait for itself (flush and unregister need it).
-      return false if poller.in_poller_thread?
+      # A poller thread would wait for itself (flush and unregister need it), or, for
+      # another poller's producer, for a listener of that poller that may be waiting for
+      # this one.
+      return false if WaterdropFd::Native.on_a_poller_thread?
 
       true
     end
@@ -667,7 +669,9 @@ module WaterDrop
     rescue WaterdropFd::Error => e
       raise if configuration_error?(e)
 
-      raise_if_closed_under(e)
+      # Said as a closed producer only when nothing of the batch was handed over: otherwise
+      # the handles of what was (ProduceManyError#dispatched) must reach the caller.
+      raise_if_closed_under(e) if handles.empty?
       error = Errors::ProduceManyError.new(handles, e.inspect)
       # A transactional batch is aborted as a whole: nothing of it was dispatched (the
       # error keeps the handles, which fail as purged).

@@ -151,4 +151,40 @@ RSpec.describe "Poller threads" do
 
     expect(result).to eq(%w[closed closed])
   end
+
+  it "lets listeners of two pollers ask to disconnect each other's producers without waiting for each other" do
+    result = in_child(timeout: 60) do |cluster|
+      cluster.create_topic("crossed-disconnect", partitions: 1)
+      pollers = Array.new(2) { WaterDrop::Polling::Poller.new }
+      producers = pollers.map do |poller|
+        WaterDrop::Producer.new do |config|
+          config.kafka = { "bootstrap.servers": cluster.bootstrap_servers }
+          config.logger = Logger.new(File::NULL)
+          config.polling.poller = poller
+        end
+      end
+      ready = Queue.new
+      go = Queue.new
+      answers = Queue.new
+      producers.each_with_index do |producer, i|
+        producer.monitor.subscribe("message.acknowledged") do |event|
+          next unless event[:label] == :disconnect_the_other
+
+          ready << i
+          go.pop # both listeners are inside their poller threads now
+          answers << producers[1 - i].disconnect
+        end
+      end
+      producers.each { |p| p.produce_async(topic: "crossed-disconnect", payload: "x", label: :disconnect_the_other) }
+      2.times { ready.pop }
+      2.times { go << true }
+      said = Array.new(2) { answers.pop }
+      offsets = producers.map { |p| p.produce_sync(topic: "crossed-disconnect", payload: "still connected").offset }
+      producers.each(&:close)
+      [said, offsets.all? { |o| o >= 0 }]
+    end
+
+    # disconnect declines from a poller thread (it returns false, as when messages are pending).
+    expect(result).to eq([[false, false], true])
+  end
 end

@@ -29,7 +29,8 @@ pub fn read(bytes: &[u8]) -> Result<GroupMetadata, KafkaError> {
             bytes.len(),
         )
     };
-    if let Some(e) = KafkaError::from_error_ptr(err) {
+    // SAFETY: `err` is the owned error object (or NULL) the call above returned.
+    if let Some(e) = unsafe { KafkaError::from_error_ptr(err) } {
         return Err(e);
     }
     if cgmd.is_null() {

@@ -1,8 +1,8 @@
 //! The only place where the GVL is released.
 //!
 //! [`wait_readable`] waits with `poll(2)` for any of a set of fds to become readable, with
-//! the GVL released. Its unblock function writes to a per-thread interrupt pipe that is
-//! part of the poll set, so `Thread#raise`, `Thread#kill`, `Timeout` and Ctrl-C wake it at
+//! the GVL released. Its unblock function writes to an interrupt pipe lent to that one wait
+//! (from a small pool) that is part of the poll set, so `Thread#raise`, `Thread#kill`, `Timeout` and Ctrl-C wake it at
 //! once; pending interrupts are then delivered by `rb_thread_check_ints` (they raise).
 //! The code run without the GVL is a closure over `Send` data only, and panics inside it
 //! are caught and resumed after the GVL is back.
@@ -24,6 +24,10 @@ use nix::errno::Errno;
 /// wait polls, whichever native thread runs the Ruby thread, as under `RUBY_MN_THREADS=1`)
 /// and gives it back drained.
 static SPARE_INTERRUPTS: Mutex<(u64, Vec<Pipe>)> = Mutex::new((0, Vec::new()));
+
+/// Spare interrupt pipes kept for later waits; more (after a burst of concurrent waits)
+/// are closed.
+const MAX_SPARE_INTERRUPTS: usize = 16;
 
 /// An interrupt pipe lent to one wait.
 struct Interrupt(Option<Pipe>);
@@ -58,7 +62,7 @@ impl Drop for Interrupt {
         // writes to this pipe any more: once drained it is clean for the next wait.
         pipe.drain();
         let mut spare = SPARE_INTERRUPTS.lock();
-        if spare.0 == fork::generation() {
+        if spare.0 == fork::generation() && spare.1.len() < MAX_SPARE_INTERRUPTS {
             spare.1.push(pipe);
         }
     }
@@ -100,7 +104,8 @@ where
         result: None,
     };
     // SAFETY: `trampoline::<F, R>` matches the data pointer's type; `call` outlives the
-    // call; the unblock function only writes one byte to an fd owned by this thread.
+    // call; the unblock function only writes one byte to `wake_fd`, the write end of the
+    // interrupt pipe lent to this wait, which stays open until after this call returns.
     unsafe {
         rb_sys::rb_thread_call_without_gvl2(
             Some(trampoline::<F, R>),

@@ -14,7 +14,9 @@
 //! * register, unregister and shutdown write to the control pipe, so the loop notices at once;
 //! * io events are turned off (fd -1) before a producer's pipe is closed, and before its
 //!   `unregister` returns (so before its client can be destroyed);
-//! * waiting for a producer to be let go is a wait on a pipe, never a spin or a timer.
+//! * waiting for a producer to be let go is a wait on a pipe, never a spin; only while a
+//!   destroy holds its client is the retire retried on a timer (`RETIRE_RETRY`), and the
+//!   loop serves every other producer meanwhile.
 //!
 //! # The poller's life: one owner
 //! `State::thread` alone says whether a loop owns the registry, and only this file changes
@@ -589,6 +591,7 @@ impl Poller {
         }
         let poll_timeout = Duration::from_millis(poll_timeout_ms.max(1));
         let mut cached: Option<Snapshot> = None;
+        let mut retry_retire = false;
         loop {
             let Some((retire, fresh)) = rb_self
                 .snapshot(token, &mut cached)
@@ -612,17 +615,24 @@ impl Poller {
                         }
                     }
                 }
-                if !all_done {
-                    // A destroy holds a client: retry soon, without spinning on the GVL.
-                    gvl::sleep(ruby, RETIRE_RETRY)?;
+                if all_done {
+                    continue;
                 }
-                continue;
+                // A destroy holds a client: that slot is retried after RETIRE_RETRY, while
+                // the loop goes on serving every other producer (no spin, no stall).
+                retry_retire = true;
             }
             for slot in &fresh {
                 slot.serve(ruby)?;
             }
             let snap = cached.as_ref().expect("snapshot taken");
-            let wait = gvl::wait_readable(ruby, &snap.fds, Some(poll_timeout))?;
+            let timeout = if retry_retire {
+                retry_retire = false;
+                poll_timeout.min(RETIRE_RETRY)
+            } else {
+                poll_timeout
+            };
+            let wait = gvl::wait_readable(ruby, &snap.fds, Some(timeout))?;
             let snap = cached.as_ref().expect("snapshot taken");
             match wait {
                 gvl::Wait::TimedOut => {

@@ -305,8 +305,16 @@ impl ProducerCore {
         offset: i64,
         notify: bool,
     ) -> std::result::Result<(), RbError> {
+        // Every waiter is released even if a kill or throw cuts one release short (the
+        // handle gave them all up already): the first such error is returned afterwards.
+        let mut cut_short = None;
         for w in obj.complete(err, partition, offset) {
-            self.guard(ruby, "delivery", release_waiter(ruby, w))?;
+            if let Err(e) = self.guard(ruby, "delivery", release_waiter(ruby, w)) {
+                cut_short.get_or_insert(e);
+            }
+        }
+        if let Some(e) = cut_short {
+            return Err(e);
         }
         if notify || err != 0 {
             let r = self.call(ruby, "delivered", (obj,));
@@ -540,6 +548,13 @@ impl Producer {
 
     /// Waits (GVL released) until everything was delivered; false on timeout.
     fn flush(ruby: &Ruby, rb_self: &Self, timeout_ms: i32) -> Result<bool> {
+        // librdkafka reads a negative timeout as "for ever": a flush that never returns would
+        // also keep a later close's destroy waiting behind it.
+        if timeout_ms < 0 {
+            return Err(Error::Argument(format!(
+                "flush timeout must be 0 or more milliseconds, got {timeout_ms}"
+            )));
+        }
         let client = Arc::clone(&rb_self.core.client);
         let res = worker::run(ruby, "flush", None, move || client.flush(timeout_ms))?;
         match res {

@@ -48,7 +48,12 @@ pub(crate) struct Event<'h> {
 
 impl<'h> Event<'h> {
     /// Takes ownership of `ptr`, polled from the handle `owner`.
-    pub(crate) fn from_raw<T>(ptr: NonNull<rd::rd_kafka_event_t>, _owner: &'h T) -> Self {
+    ///
+    /// # Safety
+    /// `ptr` is an event polled from the queue of the client `owner` is the live handle of,
+    /// handed over to the caller and not used again: it is destroyed when this is dropped,
+    /// which `'h` keeps inside the borrow of `owner`.
+    pub(crate) unsafe fn from_raw<T>(ptr: NonNull<rd::rd_kafka_event_t>, _owner: &'h T) -> Self {
         Event {
             ptr,
             _handle: PhantomData,

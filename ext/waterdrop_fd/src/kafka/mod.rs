@@ -35,12 +35,15 @@ impl KafkaError {
     }
 
     /// Takes ownership of (and destroys) a `rd_kafka_error_t`. Returns `None` for NULL.
-    pub(crate) fn from_error_ptr(err: *mut rd::rd_kafka_error_t) -> Option<Self> {
+    ///
+    /// # Safety
+    /// `err` is NULL or an error object librdkafka handed over to the caller, not used again.
+    pub(crate) unsafe fn from_error_ptr(err: *mut rd::rd_kafka_error_t) -> Option<Self> {
         if err.is_null() {
             return None;
         }
-        // SAFETY: `err` is a non-NULL error object handed to us by librdkafka; we read it
-        // and destroy it exactly once here.
+        // SAFETY: `err` is a non-NULL error object handed to us by librdkafka (the caller's
+        // contract); we read it and destroy it exactly once here.
         unsafe {
             let code = crate::kafka::ffi::rd_kafka_error_code(err);
             let message = cstr_lossy(rd::rd_kafka_error_string(err));

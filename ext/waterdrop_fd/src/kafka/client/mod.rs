@@ -47,7 +47,8 @@ pub use transactions::{GroupMetadata, TxnOffset, TxnOp};
 pub enum ClientError {
     /// The handle was destroyed.
     Closed,
-    /// A destroy holds the handle right now: it is being destroyed (ends as `Closed`).
+    /// A destroy holds the handle right now, or waits for it (it is being destroyed: this
+    /// ends as `Closed`).
     Busy,
     /// The handle was created by the parent of this (forked) process.
     Inherited,
@@ -174,7 +175,9 @@ impl Client {
         self.with_handle(|h| {
             // SAFETY: the queue is live while the read guard is held; a 0 timeout never blocks.
             let ev = unsafe { rd::rd_kafka_queue_poll(h.main_queue.as_ptr(), 0) };
-            NonNull::new(ev).map(|ev| Event::from_raw(ev, h).read())
+            // SAFETY: `ev` was just polled from this handle's queue and is ours; the Event
+            // borrows `h`, so it is destroyed (after `read` copied it out) inside the guard.
+            NonNull::new(ev).map(|ev| unsafe { Event::from_raw(ev, h) }.read())
         })
     }
 

@@ -168,7 +168,8 @@ impl Handle {
         // duration of this call (librdkafka copies payload and key: F_COPY). On success the
         // headers object is owned by the message; on failure it is still ours.
         let err = unsafe { rd::rd_kafka_produceva(self.rk.as_ptr(), vus.as_ptr(), n) };
-        match KafkaError::from_error_ptr(err) {
+        // SAFETY: `err` is the owned error object (or NULL) rd_kafka_produceva returned.
+        match unsafe { KafkaError::from_error_ptr(err) } {
             None => Ok(()),
             Some(e) => {
                 if let Some(hdrs) = headers {

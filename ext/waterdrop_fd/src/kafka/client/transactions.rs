@@ -118,7 +118,8 @@ impl Client {
                     TxnOp::Abort => rd::rd_kafka_abort_transaction(rk, timeout_ms),
                 }
             };
-            KafkaError::from_error_ptr(ptr)
+            // SAFETY: `ptr` is the owned error object (or NULL) the call above returned.
+            unsafe { KafkaError::from_error_ptr(ptr) }
         })?;
         match err {
             None => Ok(()),
@@ -183,7 +184,8 @@ impl Client {
                     timeout_ms,
                 )
             };
-            KafkaError::from_error_ptr(ptr)
+            // SAFETY: `ptr` is the owned error object (or NULL) the call above returned.
+            unsafe { KafkaError::from_error_ptr(ptr) }
         })?;
         match err {
             None => Ok(()),
