@@ -5,6 +5,10 @@ module WaterdropFd
   # Built on Mutex + ConditionVariable, so a wait inside a Fiber scheduler (Async) yields
   # the fiber instead of blocking the thread. The poller thread releases it.
   class Latch
+    # Interrupts held off while releasing (one frozen Hash, not one per release).
+    HOLD_INTERRUPTS = { Object => :never }.freeze
+    private_constant :HOLD_INTERRUPTS
+
     def initialize
       @mutex = Thread::Mutex.new
       @cond = Thread::ConditionVariable.new
@@ -16,7 +20,7 @@ module WaterdropFd
     # it can never leave a waiter unreleased.
     # @return [true]
     def release!
-      Thread.handle_interrupt(Object => :never) do
+      Thread.handle_interrupt(HOLD_INTERRUPTS) do
         @mutex.synchronize do
           @released = true
           @cond.broadcast

@@ -92,12 +92,12 @@ impl DeliveryHandle {
         }
     }
 
-    /// Records the report. Returns the waiters to release. Only the first completion
-    /// counts.
-    pub fn complete(&self, err: i32, partition: i32, offset: i64) -> Waiters {
+    /// Records the report (only the first completion counts). The waiters stay in the
+    /// handle, marked, until [`Self::take_waiter`] hands them out one at a time.
+    pub fn complete(&self, err: i32, partition: i32, offset: i64) {
         let mut s = self.state.lock();
         if !s.outcome.pending {
-            return Vec::new();
+            return;
         }
         s.outcome = Outcome {
             pending: false,
@@ -105,7 +105,18 @@ impl DeliveryHandle {
             partition,
             offset,
         };
-        std::mem::take(&mut s.waiters)
+    }
+
+    /// Takes one waiter of a completed handle to release. One at a time, because releasing
+    /// runs Ruby code (and so the GC, compaction included): a waiter is either still in this
+    /// marked list or the caller's local on the machine stack, never only in a Rust heap
+    /// buffer that the GC cannot see (where compaction could move it from under us).
+    pub fn take_waiter(&self) -> Option<Opaque<Value>> {
+        let mut s = self.state.lock();
+        if s.outcome.pending {
+            return None;
+        }
+        s.waiters.pop()
     }
 
     fn outcome(&self) -> Outcome {

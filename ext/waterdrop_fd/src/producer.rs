@@ -280,7 +280,8 @@ impl ProducerCore {
                 continue;
             };
             let obj = ruby.get_inner(handle);
-            for w in obj.complete(code, -1, -1) {
+            obj.complete(code, -1, -1);
+            while let Some(w) = obj.take_waiter() {
                 if let Err(e) = release_waiter(ruby, w) {
                     eprintln!("waterdrop_fd: could not release a waiter: {e}");
                 }
@@ -308,7 +309,8 @@ impl ProducerCore {
         // Every waiter is released even if a kill or throw cuts one release short (the
         // handle gave them all up already): the first such error is returned afterwards.
         let mut cut_short = None;
-        for w in obj.complete(err, partition, offset) {
+        obj.complete(err, partition, offset);
+        while let Some(w) = obj.take_waiter() {
             if let Err(e) = self.guard(ruby, "delivery", release_waiter(ruby, w)) {
                 cut_short.get_or_insert(e);
             }
