@@ -83,7 +83,8 @@ RSpec.describe "transaction_mark_as_consumed with a consumer of another librdkaf
       }
     end
 
-    expect(result["library"]).to start_with("2.0.")
+    # The system's librdkafka (Debian's: 2.0 on bookworm, 2.8 on trixie), not ours.
+    expect(result["library"]).to match(/\A\d+\.\d+\.\d+\z/)
     expect(result["ours"]).not_to eq(result["library"])
     expect(result["messages"]).to eq([[input, 0, 0, "in-0"], [input, 0, 1, "in-1"], [input, 0, 2, "in-2"]])
     # message.offset + 1, committed with the transaction; the aborted one changed nothing.

@@ -139,7 +139,9 @@ RSpec.describe "Living beside another librdkafka in the process", broker: true d
     end
     ours, theirs = result["versions"]
     expect(ours).to start_with("2.12.")
-    expect(theirs).to start_with("2.0.")
+    # The system's librdkafka (Debian's: 2.0 on bookworm, 2.8 on trixie), not ours.
+    expect(theirs).to match(/\A\d+\.\d+\.\d+\z/)
+    expect(theirs).not_to eq(ours)
     expect(result.values_at("ours_delivered", "ours_errors", "theirs_undelivered")).to eq([n, 0, 0])
     expect(result["consumed"].keys.sort).to eq([ours_topic, theirs_topic].sort)
     expect(result["consumed"][ours_topic]).to eq(Array.new(n) { |i| "ours-#{i}" }.sort)

@@ -136,8 +136,10 @@ RSpec.describe "the waterdrop gem built from waterdrop.gemspec", timeout: 3600 d
         gem "karafka_standin"
       RUBY
       app_env = env.merge("BUNDLE_GEMFILE" => File.join(installed_app, "Gemfile"), "BUNDLE_SILENCE_ROOT_WARNING" => "1")
-      resolved = run!(app_env, *bundle, "install", "--local", chdir: installed_app)
-      expect(resolved).to include("Using waterdrop 2.10.3.fd.1").and include("Using karafka_standin 0.1.0")
+      run!(app_env, *bundle, "install", "--local", chdir: installed_app)
+      # `bundle list`, not install's output: newer Bundlers (trixie's) no longer print "Using ...".
+      resolved = run!(app_env, *bundle, "list", chdir: installed_app)
+      expect(resolved).to include("waterdrop (2.10.3.fd.1)").and include("karafka_standin (0.1.0)")
       expect(File.read(File.join(installed_app, "Gemfile.lock"))).to include("waterdrop (>= 2.8.14, < 3.0.0)")
                                                                    .and include("    waterdrop (2.10.3.fd.1)")
       loaded = run!(app_env, *bundle, "exec", "ruby", "-e", probe, chdir: installed_app)
@@ -158,8 +160,9 @@ RSpec.describe "the waterdrop gem built from waterdrop.gemspec", timeout: 3600 d
         gem "karafka_standin", path: #{standin.inspect}
       RUBY
       path_env = env.merge("BUNDLE_GEMFILE" => File.join(path_app, "Gemfile"), "BUNDLE_SILENCE_ROOT_WARNING" => "1")
-      resolved = run!(path_env, *bundle, "install", "--local", chdir: path_app)
-      expect(resolved).to include("Using waterdrop 2.10.3.fd.1 from source at `#{root}`")
+      run!(path_env, *bundle, "install", "--local", chdir: path_app)
+      expect(run!(path_env, *bundle, "list", chdir: path_app)).to include("waterdrop (2.10.3.fd.1)")
+      expect(File.read(File.join(path_app, "Gemfile.lock"))).to include("remote: #{root}")
       loaded = run!(path_env, *bundle, "exec", "ruby", "-e", probe, chdir: path_app)
       expect(loaded).to include("waterdrop spec: waterdrop-2.10.3.fd.1 at #{root}")
       expect(loaded).to include("native extension: #{root}/lib/waterdrop_fd/waterdrop_fd.so")
