@@ -118,31 +118,39 @@ RSpec.describe "Poller threads" do
     expect(shared_producer.produce_sync(topic: topic, payload: "still served").error).to be_nil
   end
 
+  # Two producers, each on a poller of its own. Once both listeners are running on their
+  # poller threads at the same moment, each calls the block with the other producer.
+  # @return [Array<WaterDrop::Producer>]
+  def crossed_listeners(cluster, topic)
+    cluster.create_topic(topic, partitions: 1)
+    producers = Array.new(2) do
+      poller = WaterDrop::Polling::Poller.new
+      WaterDrop::Producer.new do |config|
+        config.kafka = { "bootstrap.servers": cluster.bootstrap_servers }
+        config.logger = Logger.new(File::NULL)
+        config.polling.poller = poller
+      end
+    end
+    ready = Queue.new
+    go = Queue.new
+    producers.each_with_index do |producer, i|
+      producer.monitor.subscribe("message.acknowledged") do |event|
+        next unless event[:label] == :cross
+
+        ready << i
+        go.pop # both listeners are inside their poller threads now
+        yield producers[1 - i]
+      end
+    end
+    producers.each { |p| p.produce_async(topic: topic, payload: "x", label: :cross) }
+    2.times { ready.pop }
+    2.times { go << true }
+    producers
+  end
+
   it "lets listeners of two pollers close each other's producers without waiting for each other" do
     result = in_child(timeout: 60) do |cluster|
-      cluster.create_topic("crossed", partitions: 1)
-      pollers = Array.new(2) { WaterDrop::Polling::Poller.new }
-      producers = pollers.map do |poller|
-        WaterDrop::Producer.new do |config|
-          config.kafka = { "bootstrap.servers": cluster.bootstrap_servers }
-          config.logger = Logger.new(File::NULL)
-          config.polling.poller = poller
-        end
-      end
-      ready = Queue.new
-      go = Queue.new
-      producers.each_with_index do |producer, i|
-        producer.monitor.subscribe("message.acknowledged") do |event|
-          next unless event[:label] == :close_the_other
-
-          ready << i
-          go.pop # both listeners are inside their poller threads now
-          producers[1 - i].close
-        end
-      end
-      producers.each { |p| p.produce_async(topic: "crossed", payload: "x", label: :close_the_other) }
-      2.times { ready.pop }
-      2.times { go << true }
+      producers = crossed_listeners(cluster, "crossed", &:close)
       deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 20
       Thread.pass until producers.all? { |p| p.status.closed? } ||
                         Process.clock_gettime(Process::CLOCK_MONOTONIC) > deadline
@@ -154,30 +162,8 @@ RSpec.describe "Poller threads" do
 
   it "lets listeners of two pollers ask to disconnect each other's producers without waiting for each other" do
     result = in_child(timeout: 60) do |cluster|
-      cluster.create_topic("crossed-disconnect", partitions: 1)
-      pollers = Array.new(2) { WaterDrop::Polling::Poller.new }
-      producers = pollers.map do |poller|
-        WaterDrop::Producer.new do |config|
-          config.kafka = { "bootstrap.servers": cluster.bootstrap_servers }
-          config.logger = Logger.new(File::NULL)
-          config.polling.poller = poller
-        end
-      end
-      ready = Queue.new
-      go = Queue.new
       answers = Queue.new
-      producers.each_with_index do |producer, i|
-        producer.monitor.subscribe("message.acknowledged") do |event|
-          next unless event[:label] == :disconnect_the_other
-
-          ready << i
-          go.pop # both listeners are inside their poller threads now
-          answers << producers[1 - i].disconnect
-        end
-      end
-      producers.each { |p| p.produce_async(topic: "crossed-disconnect", payload: "x", label: :disconnect_the_other) }
-      2.times { ready.pop }
-      2.times { go << true }
+      producers = crossed_listeners(cluster, "crossed-disconnect") { |other| answers << other.disconnect }
       said = Array.new(2) { answers.pop }
       offsets = producers.map { |p| p.produce_sync(topic: "crossed-disconnect", payload: "still connected").offset }
       producers.each(&:close)
