@@ -31,14 +31,13 @@ module WaterdropFd
     # @raise [WaterdropFd::RdkafkaError] when delivery failed and `raise_response_error`
     # @raise [ArgumentError] when both limits are given
     def wait(max_wait_timeout_ms: NOT_GIVEN, raise_response_error: true, max_wait_timeout: NOT_GIVEN)
-      # Only the usual call (a limit in ms, as WaterDrop passes it) skips this.
-      unless NOT_GIVEN.equal?(max_wait_timeout) && !NOT_GIVEN.equal?(max_wait_timeout_ms)
-        max_wait_timeout_ms = DeliveryHandle.wait_limit_ms(max_wait_timeout_ms, max_wait_timeout)
+      # Delivered without error (nearly every wait): one native call builds the report. (The
+      # deprecated limit in seconds is checked, and warned about, even then.)
+      if NOT_GIVEN.equal?(max_wait_timeout) && (report = _delivered_report)
+        return report
       end
-      # Delivered without error (nearly every wait): one native call builds the report.
-      report = _delivered_report
-      return report if report
 
+      max_wait_timeout_ms = DeliveryHandle.wait_limit_ms(max_wait_timeout_ms, max_wait_timeout)
       wait_for_report(max_wait_timeout_ms) if pending?
       raise delivery_error if raise_response_error && error_code != 0
 

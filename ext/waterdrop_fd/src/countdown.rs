@@ -47,12 +47,13 @@ impl BatchCountdown {
         let foreign = ruby.ary_new();
         for i in 0..handles.len() {
             let value: Value = handles.entry(i as isize)?;
-            let Some(handle) = native_handle(value) else {
+            let (Some(handle), Some(this)) = (native_handle(value), RTypedData::from_value(value))
+            else {
                 foreign.push(value)?;
                 continue;
             };
             rb_self.remaining.fetch_add(1, Ordering::AcqRel);
-            if !handle.attach_waiter(rb_self.as_value()) {
+            if !handle.attach_waiter(this, rb_self.as_value()) {
                 // Its report arrived already.
                 rb_self.remaining.fetch_sub(1, Ordering::AcqRel);
             }

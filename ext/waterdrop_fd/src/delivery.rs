@@ -8,17 +8,18 @@
 //! detaches its own waiter only, so it never makes another wait wait for more than its
 //! handle.
 
-use std::sync::OnceLock;
-
 use magnus::gc::Marker;
 use magnus::rb_sys::AsRawValue;
 use magnus::typed_data::Obj;
+
+use crate::barrier::written;
 use magnus::value::{LazyId, Opaque, ReprValue};
 
-use magnus::{prelude::*, DataTypeFunctions, Error, RClass, RModule, Ruby, TypedData, Value};
+use magnus::{prelude::*, DataTypeFunctions, Error, RModule, RTypedData, Ruby, TypedData, Value};
 use parking_lot::Mutex;
 
 use crate::countdown;
+use crate::delivery_report::DeliveryReport;
 use crate::poller;
 
 /// Error code of handles whose report can never arrive: the client was destroyed, or the
@@ -45,7 +46,16 @@ struct State {
 }
 
 #[derive(TypedData)]
-#[magnus(class = "WaterdropFd::DeliveryHandle", free_immediately, size, mark)]
+/// Write-barrier protected, so that a handle that survived a few GCs is old and a minor GC
+/// does not mark through it again: the VALUEs it holds are written only by [`DeliveryHandle::wrap`]
+/// and [`DeliveryHandle::attach_waiter`], both of which run the barrier.
+#[magnus(
+    class = "WaterdropFd::DeliveryHandle",
+    free_immediately,
+    size,
+    mark,
+    wb_protected
+)]
 pub struct DeliveryHandle {
     topic: Opaque<Value>,
     label: Opaque<Value>,
@@ -74,8 +84,17 @@ impl DataTypeFunctions for DeliveryHandle {
 }
 
 impl DeliveryHandle {
-    /// A pending handle whose report the poller `poller` serves.
-    pub fn new(topic: Value, label: Value, poller: u64) -> Self {
+    /// A pending handle whose report the poller `poller` serves, as a Ruby object.
+    pub fn wrap(ruby: &Ruby, topic: Value, label: Value, poller: u64) -> HandleObj {
+        let obj = ruby.obj_wrap(Self::new(topic, label, poller));
+        // A new object is young, but one made during incremental marking is already black:
+        // the barrier makes the GC see what it references either way.
+        written(&obj, topic);
+        written(&obj, label);
+        obj
+    }
+
+    fn new(topic: Value, label: Value, poller: u64) -> Self {
         Self {
             topic: topic.into(),
             label: label.into(),
@@ -147,14 +166,17 @@ impl DeliveryHandle {
         ruby.get_inner(rb_self.topic)
     }
 
-    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion.
-    /// Returns false (and attaches nothing) when the report arrived already.
-    pub fn attach_waiter(&self, waiter: Value) -> bool {
+    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion;
+    /// `this` is this handle's Ruby object (for the write barrier). Returns false (and
+    /// attaches nothing) when the report arrived already.
+    pub fn attach_waiter(&self, this: RTypedData, waiter: Value) -> bool {
         let mut s = self.state.lock();
         if !s.outcome.pending {
             return false;
         }
         s.waiters.push(waiter.into());
+        drop(s);
+        written(&this, waiter);
         true
     }
 
@@ -168,8 +190,11 @@ impl DeliveryHandle {
         s.waiters.len() != before
     }
 
-    fn attach(rb_self: &Self, latch: Value) -> bool {
-        rb_self.attach_waiter(latch)
+    fn attach(rb_self: Obj<Self>, latch: Value) -> bool {
+        rb_self.attach_waiter(
+            RTypedData::from_value(rb_self.as_value()).expect("typed data"),
+            latch,
+        )
     }
 
     fn detach(ruby: &Ruby, rb_self: &Self, latch: Value) -> bool {
@@ -194,14 +219,15 @@ impl DeliveryHandle {
         if o.pending || o.err != 0 {
             return Ok(None);
         }
-        let report = report_class(ruby)?.new_instance((
+        let report = DeliveryReport::wrap(
+            ruby,
             o.partition,
             o.offset,
             ruby.get_inner(rb_self.topic),
-            ruby.qnil(),
+            ruby.qnil().as_value(),
             ruby.get_inner(rb_self.label),
-        ))?;
-        Ok(Some(report))
+        );
+        Ok(Some(report.as_value()))
     }
 
     /// The first attached waiter, if any (while pending).
@@ -225,21 +251,6 @@ pub fn release_waiter(ruby: &Ruby, waiter: Opaque<Value>) -> Result<(), Error> {
 }
 
 pub type HandleObj = Obj<DeliveryHandle>;
-
-/// `WaterdropFd::DeliveryReport` (defined in Ruby), looked up once. The class is kept
-/// alive by its constant and registered with the GC (pinned), so it is never collected
-/// or moved.
-fn report_class(ruby: &Ruby) -> Result<RClass, Error> {
-    static CLASS: OnceLock<Opaque<RClass>> = OnceLock::new();
-    if let Some(class) = CLASS.get() {
-        return Ok(ruby.get_inner(*class));
-    }
-    let root: RModule = ruby.class_object().const_get("WaterdropFd")?;
-    let class: RClass = root.const_get("DeliveryReport")?;
-    ruby.gc_register_mark_object(class);
-    let _ = CLASS.set(class.into());
-    Ok(class)
-}
 
 pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
     let class = root.define_class("DeliveryHandle", ruby.class_object())?;

@@ -1,13 +1,16 @@
 //! Native core of the `waterdrop_fd` gem. See DESIGN.md §2 for the map of modules:
 //! `kafka/` holds every librdkafka call, `gvl.rs` is the only place the GVL is released,
 //! `worker.rs` runs blocking librdkafka calls off Ruby threads, `poller.rs` is the FD
-//! poller, `producer.rs` / `delivery.rs` the producer and its delivery handles.
+//! poller, `producer.rs` / `delivery.rs` / `delivery_report.rs` the producer, its delivery handles
+//! and their reports.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod barrier;
 pub mod cgmetadata;
 pub mod countdown;
 pub mod delivery;
+pub mod delivery_report;
 pub mod errors;
 pub mod fastpath;
 pub mod fork;
@@ -74,6 +77,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
         "on_a_poller_thread?",
         function!(poller::on_a_poller_thread, 0),
     )?;
+    delivery_report::init(ruby, &root)?;
     delivery::init(ruby, &root)?;
     countdown::init(ruby, &root)?;
     producer::init(ruby, &native)?;
@@ -91,6 +95,7 @@ pub fn init(ruby: &Ruby) -> Result<(), Error> {
 fn resolve_classes(ruby: &Ruby) {
     use magnus::TypedData;
     let _ = delivery::DeliveryHandle::class(ruby);
+    let _ = delivery_report::DeliveryReport::class(ruby);
     let _ = producer::Producer::class(ruby);
     let _ = poller::Poller::class(ruby);
     let _ = testing::MockCluster::class(ruby);

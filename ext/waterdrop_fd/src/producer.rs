@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use magnus::gc::Marker;
 use magnus::typed_data::Obj;
+
+use crate::barrier::written;
 use magnus::value::{Opaque, ReprValue};
 use magnus::{
     prelude::*, DataTypeFunctions, Error as RbError, RArray, RModule, RString, Ruby, TypedData,
@@ -62,7 +64,17 @@ pub struct ProducerCore {
 }
 
 #[derive(TypedData)]
-#[magnus(class = "WaterdropFd::Native::Producer", free_immediately, size, mark)]
+/// Write-barrier protected: while messages are in flight the producer holds thousands of
+/// handles, and an unprotected object would have them all marked again by every minor GC.
+/// Its VALUEs are written only by [`Producer::new`] (the dispatcher) and
+/// [`ProducerCore::enqueue`] (each handle), both of which run the barrier.
+#[magnus(
+    class = "WaterdropFd::Native::Producer",
+    free_immediately,
+    size,
+    mark,
+    wb_protected
+)]
 pub struct Producer {
     pub core: Arc<ProducerCore>,
 }
@@ -91,14 +103,20 @@ impl ProducerCore {
 
     /// Produces one message read by the fast path; `None` when its headers need the Ruby
     /// path (nothing is produced then).
-    fn produce_fields(&self, ruby: &Ruby, fields: &fastpath::Fields) -> Result<Option<HandleObj>> {
+    fn produce_fields(
+        &self,
+        ruby: &Ruby,
+        owner: ProducerObj,
+        fields: &fastpath::Fields,
+    ) -> Result<Option<HandleObj>> {
         // The last Ruby allocation before librdkafka copies the message: every VALUE read
         // so far is on the caller's stack frame (pinned), header strings are read only after it.
-        let handle = ruby.obj_wrap(DeliveryHandle::new(
+        let handle = DeliveryHandle::wrap(
+            ruby,
             fields.topic.as_value(),
             fields.label,
             self.served_by.get(),
-        ));
+        );
         let header_strings = match fields.headers {
             None => Vec::new(),
             Some(h) => match fastpath::header_pairs(h) {
@@ -106,7 +124,7 @@ impl ProducerCore {
                 None => return Ok(None),
             },
         };
-        self.enqueue(handle, |id| {
+        self.enqueue(owner, handle, |id| {
             // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none of
             // these strings can be mutated, moved or freed while librdkafka reads them (it
             // copies payload, key and headers: RD_KAFKA_MSG_F_COPY).
@@ -133,13 +151,16 @@ impl ProducerCore {
 
     /// Puts `handle` in the in-flight table and hands its message to librdkafka with
     /// `produce(id)`; the entry is taken out again when librdkafka refuses the message, so
-    /// the table only ever holds handles whose report will come.
+    /// the table only ever holds handles whose report will come. `owner` is the Ruby object
+    /// that marks this table (for the write barrier).
     fn enqueue(
         &self,
+        owner: ProducerObj,
         handle: HandleObj,
         produce: impl FnOnce(usize) -> std::result::Result<(), ClientError>,
     ) -> Result<HandleObj> {
         let id = self.in_flight.lock().insert(Opaque::from(handle));
+        written(&owner, handle.as_value());
         match produce(id) {
             Ok(()) => Ok(handle),
             Err(e) => {
@@ -328,7 +349,7 @@ impl ProducerCore {
 
 impl Producer {
     /// `Native::Producer.new(config_pairs, dispatcher, oauth)`.
-    fn new(ruby: &Ruby, config: RArray, dispatcher: Value, oauth: bool) -> Result<Self> {
+    fn new(ruby: &Ruby, config: RArray, dispatcher: Value, oauth: bool) -> Result<ProducerObj> {
         let mut conf = Conf::new();
         for pair in config.into_iter() {
             let pair = RArray::try_convert(pair)?;
@@ -344,8 +365,7 @@ impl Producer {
         conf.enable_events(events);
         crate::kafka::resolve::install(&mut conf);
         let client = Client::new_producer(conf).map_err(Error::ClientCreation)?;
-        let _ = ruby;
-        Ok(Self {
+        let obj = ruby.obj_wrap(Self {
             core: Arc::new(ProducerCore {
                 client: Arc::new(client),
                 in_flight: Mutex::new(InFlight::default()),
@@ -355,13 +375,15 @@ impl Producer {
                 served_by: ServedBy::default(),
                 backlog: Mutex::new(VecDeque::new()),
             }),
-        })
+        });
+        written(&obj, dispatcher);
+        Ok(obj)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn produce(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: ProducerObj,
         topic: RString,
         payload: Option<RString>,
         key: Option<RString>,
@@ -372,11 +394,7 @@ impl Producer {
         topic_config: usize,
     ) -> Result<HandleObj> {
         let core = &rb_self.core;
-        let handle = ruby.obj_wrap(DeliveryHandle::new(
-            topic.as_value(),
-            label,
-            core.served_by.get(),
-        ));
+        let handle = DeliveryHandle::wrap(ruby, topic.as_value(), label, core.served_by.get());
         let header_strings: Vec<Option<RString>> = match headers {
             None => Vec::new(),
             Some(arr) => arr
@@ -393,7 +411,7 @@ impl Producer {
         if header_strings.len() % 2 != 0 {
             return Err(Error::Argument("headers must be name/value pairs".into()));
         }
-        core.enqueue(handle, |id| {
+        core.enqueue(rb_self, handle, |id| {
             // SAFETY: the GVL is held and no Ruby code runs until `produce` returns, so none
             // of these strings can be mutated or freed while librdkafka reads them; librdkafka
             // copies payload, key and headers (RD_KAFKA_MSG_F_COPY) before returning.
@@ -483,7 +501,7 @@ impl Producer {
     /// or returns nil when the message needs the Ruby path (see `fastpath.rs`).
     fn try_produce(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: ProducerObj,
         message: Value,
         max_payload_size: usize,
     ) -> Result<Option<HandleObj>> {
@@ -491,7 +509,7 @@ impl Producer {
             return Ok(None);
         }
         match fastpath::read(ruby, message, max_payload_size) {
-            Some(fields) => rb_self.core.produce_fields(ruby, &fields),
+            Some(fields) => rb_self.core.produce_fields(ruby, rb_self, &fields),
             None => Ok(None),
         }
     }
@@ -519,7 +537,7 @@ impl Producer {
     /// Batches are handed over in chunks so that no call holds the GVL for long.
     fn produce_batch(
         ruby: &Ruby,
-        rb_self: &Self,
+        rb_self: ProducerObj,
         messages: RArray,
         from: usize,
         count: usize,
@@ -539,7 +557,7 @@ impl Producer {
             let Some(fields) = fastpath::read(ruby, message, max_payload_size) else {
                 break;
             };
-            match rb_self.core.produce_fields(ruby, &fields)? {
+            match rb_self.core.produce_fields(ruby, rb_self, &fields)? {
                 Some(handle) => handles.push(handle)?,
                 None => break,
             }
