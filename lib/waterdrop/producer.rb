@@ -49,6 +49,10 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
+      # Variant scopes open on any thread (see #with_variant): while there is one, every
+      # produce goes the full way, which looks the variant up.
+      @variant_scopes = 0
+      @variant_scopes_mutex = Thread::Mutex.new
       @shutting_down_client = false
       @client = nil # set only by test helpers that swap the client (see #client)
       @client_replaced = false
@@ -319,14 +323,15 @@ module WaterDrop
 
     # Decides whether `produce_async` may hand messages straight to the native fast path:
     # a connected, non-transactional producer with no middleware step and nobody listening
-    # to `message.produced_async`. Called on every change of those (status transitions,
-    # listeners, middleware), so the hot path reads one instance variable. The message
-    # itself is checked natively, and anything unusual goes the full way.
+    # to `message.produced_async`, and no variant scope open on any thread. Called on every
+    # change of those (status transitions, listeners, middleware, variant scopes), so the hot
+    # path reads one instance variable. The message itself is checked natively, and anything
+    # unusual goes the full way.
     def refresh_fast_path
       native = @native
       @fast_native =
         if native && @fast_path_allowed && !@client_replaced && @status.connected? && @middleware&.empty? &&
-           !@monitor.listening?("message.produced_async")
+           @variant_scopes.zero? && !@monitor.listening?("message.produced_async")
           native
         end
     end
@@ -358,17 +363,30 @@ module WaterDrop
       @contract.validate!(message)
     end
 
+    # Runs the block with `variant` in effect on the current fiber. While any variant scope is
+    # open, the produce fast path (which knows no variants) is off for this producer.
     def with_variant(variant)
-      variants = (Thread.current[:waterdrop_fd_variants] ||= {})
-      previous = variants[object_id]
-      variants[object_id] = variant
-      yield
-    ensure
-      if previous
-        variants[object_id] = previous
-      else
-        variants.delete(object_id)
-        Thread.current[:waterdrop_fd_variants] = nil if variants.empty?
+      count_variant_scope(+1)
+      begin
+        variants = (Thread.current[:waterdrop_fd_variants] ||= {})
+        previous = variants[object_id]
+        variants[object_id] = variant
+        yield
+      ensure
+        if previous
+          variants[object_id] = previous
+        elsif variants
+          variants.delete(object_id)
+          Thread.current[:waterdrop_fd_variants] = nil if variants.empty?
+        end
+        count_variant_scope(-1)
+      end
+    end
+
+    def count_variant_scope(delta)
+      @variant_scopes_mutex.synchronize do
+        @variant_scopes += delta
+        refresh_fast_path
       end
     end
 
@@ -690,7 +708,7 @@ module WaterDrop
     #   natively, or nil for the full path
     def validate_batch!(messages)
       client = @fast_native
-      if client && @client.nil? && messages.is_a?(Array) && Thread.current[:waterdrop_fd_variants].nil? &&
+      if client && @client.nil? && messages.is_a?(Array) &&
          client.fast_batch?(messages, @max_payload_size)
         return client
       end

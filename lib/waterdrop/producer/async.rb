@@ -10,7 +10,7 @@ module WaterDrop
       # @raise [Errors::MessageInvalidError]
       # @raise [Errors::ProduceError]
       def produce_async(message)
-        if (client = @fast_native) && @client.nil? && Thread.current[:waterdrop_fd_variants].nil?
+        if (client = @fast_native) && @client.nil?
           begin
             handle = client.try_produce(message, @max_payload_size)
             return handle if handle
