@@ -41,6 +41,9 @@ module Bench
         o.on("--producers LIST", Array, "producer counts (default 1,2,5,10,25)") { |l| @s.producers = ints(l) }
         o.on("--only LIST", Array, "sections: #{SECTIONS.join(',')}") { |l| @s.only = sections(l) }
         o.on("--tls", "also measure TLS beside plaintext (needs KAFKA_CLIENT_CONFIG_SSL from bin/kafka)") { @tls = true }
+        o.on("--json PATH", "also write the throughput and GC figures as JSON (bin/bench-rubies reads it)") do |p|
+          @s.json = File.expand_path(p)
+        end
         o.on("--out PATH", "markdown report (default docs/benchmarks.md; the PNG goes beside it)") { |p| @s.out = File.expand_path(p) }
         o.on("--topic NAME", "topic (default bench)") { |t| @s.topic = t }
         o.on("--rawbench PATH", "rawbench binary (default target/release/rawbench)") { |p| @s.rawbench = p }

@@ -5,7 +5,8 @@ require "time"
 module Bench
   # Markdown tables (printed, and written to docs/benchmarks.md).
   class Report
-    COLUMNS = %i[fd thread raw].freeze
+    COLUMNS = %i[fd thread raw raw1].freeze
+    LATENCY_COLUMNS = %i[fd thread raw].freeze
     API_NAMES = { async: "produce_async + wait all", many_sync: "produce_many_sync" }.freeze
     GVL_LOADS = { request: "produce_sync loops", flat_out: "flat out: produce_async x 1,000 + wait, repeated" }.freeze
 
@@ -16,7 +17,7 @@ module Bench
     end
 
     def tables
-      [throughput_tables, call_cost_table, cluster_table, latency_table, idle_table, gvl_table, tls_table,
+      [throughput_tables, gc_table, call_cost_table, cluster_table, latency_table, idle_table, gvl_table, tls_table,
        targets_table].compact.join("\n")
     end
 
@@ -36,7 +37,9 @@ module Bench
           WaterDrop's defaults; producers are created and warmed up (one `produce_sync` each) before timing;
           time runs from the start of producing until every delivery handle is complete.
           Columns: `:fd` = `polling.mode = :fd`, `:thread` = `polling.mode = :thread`, raw = librdkafka from
-          Rust with no Ruby (`rawbench`, same broker, same run; it has one produce path, shown in both API tables).
+          Rust with no Ruby (`rawbench`, same broker, same run; it has one produce path, shown in both API tables)
+          with one thread and one client per producer; raw 1 thread = `rawbench` producing all the case's
+          messages from ONE thread, the limit for a Ruby process (which produces under the GVL, on one core at a time).
         #{noise_note}
         #{chart ? "![throughput against producer count](#{File.basename(@c[:png])})\n" : ''}
         #{tables}
@@ -60,11 +63,26 @@ module Bench
         rows = @t.results.select { |(a, _, _), _| a == api }.map do |(_, count, messages), cols|
           med = COLUMNS.to_h { |col| [col, Stats.median(cols[col])] }
           ["#{count}", fmt_int(messages)] + COLUMNS.map { |col| spread(cols[col]) } +
-            [ratio(med[:fd], med[:raw]), ratio(med[:fd], med[:thread])]
+            [ratio(med[:fd], med[:raw]), ratio(med[:fd], med[:raw1]), ratio(med[:fd], med[:thread])]
         end
         table("Throughput, #{API_NAMES.fetch(api)} (msg/s, median (min–max))",
-              ["producers", "messages each", ":fd", ":thread", "raw", ":fd / raw", ":fd / :thread"], rows)
+              ["producers", "messages each", ":fd", ":thread", "raw", "raw 1 thread", ":fd / raw",
+               ":fd / raw 1 thread", ":fd / :thread"], rows)
       end.join("\n")
+    end
+
+    # What the GC did during each :fd produce_async case (GC.stat deltas, median of the reps).
+    def gc_table
+      return if @t.nil? || @t.gc.empty?
+
+      rows = @t.gc.map do |(count, messages), reps|
+        m = ->(key) { Stats.median(reps.map { |r| r[key] }) }
+        share = Stats.median(reps.map { |r| r[:gc_ms] / r[:wall_ms] })
+        [count.to_s, fmt_int(messages), m.(:minor).round.to_s, m.(:major).round.to_s, fmt_int(m.(:gc_ms).round),
+         "#{(share * 100).round}%", format("%.2f", m.(:allocs))]
+      end
+      table("GC during produce_async + wait all (:fd; GC.stat deltas, median of the repetitions)",
+            ["producers", "messages each", "minor GCs", "major GCs", "GC ms", "GC / wall", "allocations/message"], rows)
     end
 
     def call_cost_table
@@ -98,7 +116,7 @@ module Bench
     def latency_table
       return unless @l
 
-      rows = COLUMNS.map { |col| [col.to_s, spread(@l.results[col][:p50], 1), spread(@l.results[col][:p99], 1)] }
+      rows = LATENCY_COLUMNS.map { |col| [col.to_s, spread(@l.results[col][:p50], 1), spread(@l.results[col][:p99], 1)] }
       table("produce_sync latency, 1 producer, #{fmt_int(@s.latency_messages)} sequential calls (µs)",
             %w[column p50 p99], rows)
     end

@@ -54,12 +54,26 @@ module Bench
       sections
     end
 
+    # The figures bin/bench-rubies puts side by side, with what they were measured on.
+    def write_json(throughput, context)
+      data = {
+        ruby: RUBY_VERSION, ruby_description: RUBY_DESCRIPTION, librdkafka: WaterdropFd::Native.librdkafka_version,
+        date: context[:date], broker: context[:broker], command: context[:command],
+        machine: Machine.description, reps: @s.reps,
+        throughput: throughput ? throughput.results.map { |(api, count, messages), cols| { api: api, producers: count, messages: messages, columns: cols } } : [],
+        gc: throughput ? throughput.gc.map { |(count, messages), reps| { producers: count, messages: messages, reps: reps } } : []
+      }
+      FileUtils.mkdir_p(File.dirname(@s.json))
+      File.write(@s.json, JSON.pretty_generate(data))
+    end
+
     def publish(sections, context)
       report = Report.new(@s, context, sections)
       puts report.tables
       FileUtils.mkdir_p(File.dirname(@s.out))
       chart = sections[:throughput] && Chart.new(sections[:throughput], @s).write(context[:png])
-      File.write(@s.out, report.document(chart))
+      File.write(@s.out, RubiesSection.keep(File.exist?(@s.out) ? File.read(@s.out) : "", report.document(chart)))
+      write_json(sections[:throughput], context) if @s.json
       @progress.note("wrote #{@s.out}#{chart ? " and #{context[:png]}" : ''}; wall time #{context[:wall].round} s")
     end
   end

@@ -7,7 +7,7 @@ module Bench
   Settings = Struct.new(
     :servers, :topic, :partitions, :kafka, :bytes, :reps, :producers, :messages, :only, :out,
     :latency_messages, :idle_producers, :idle_seconds, :gvl_producers, :gvl_seconds, :quick,
-    :rawbench, :worker,
+    :rawbench, :worker, :json,
     keyword_init: true
   ) do
     # Producer settings used by this gem and by rawbench alike. Statistics are off (WaterDrop's

@@ -38,6 +38,29 @@ module Bench
         rows << ["#{high}-producer :fd aggregate >= 80% of #{low}-producer", "#{(scale * 100).round}%", scale >= 0.8]
       end
       rows << [":fd >= 1.5x :thread at #{high} producers", "#{fmt(versus)}x", versus >= 1.5]
+      rows.concat(one_thread_rows)
+      rows.concat(gc_rows(high))
+    end
+
+    # Against rawbench producing from ONE thread, at every producer and message count.
+    def one_thread_rows
+      { async: 0.8, many_sync: 0.9 }.map do |api, goal|
+        ratios = @t.results.select { |(a, _, _), _| a == api }.map do |_, cols|
+          Stats.median(cols[:fd]) / Stats.median(cols[:raw1])
+        end
+        ["#{Report::API_NAMES.fetch(api)}: :fd >= #{goal}x raw 1 thread at every case", "min #{fmt(ratios.min)}x",
+         ratios.min >= goal]
+      end
+    end
+
+    def gc_rows(high)
+      reps = @t.gc[[high, @s.messages.max]] or return []
+      share = Stats.median(reps.map { |r| r[:gc_ms] / r[:wall_ms] })
+      # At the largest message count the loop's own objects (threads, handle arrays) add < 0.01.
+      allocs = Stats.median(@t.gc.select { |(_, m), _| m == @s.messages.max }.values.flatten.map { |r| r[:allocs] })
+      [["GC <= 15% of the wall time at #{high} producers x #{@s.messages.max} (produce_async)",
+        "#{(share * 100).round}%", share <= 0.15],
+       ["<= 2 allocations per produce_async + wait (:fd)", format("%.2f", allocs), allocs < 2.01]]
     end
 
     def latency_rows

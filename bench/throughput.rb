@@ -7,8 +7,14 @@ module Bench
     APIS = %i[async many_sync].freeze
     MODES = %i[fd thread].freeze
 
-    # @return [Hash{Array => Hash{Symbol => Array<Float>}}] [api, producers, messages] => column => msg/s per rep
+    # @return [Hash{Array => Hash{Symbol => Array<Float>}}] [api, producers, messages] => column => msg/s per rep;
+    #   columns :fd, :thread, :raw (rawbench, one thread per producer) and :raw1 (rawbench producing
+    #   every message of the case from ONE thread: the limit for a Ruby process, which produces
+    #   under the GVL, so on one core at a time)
     attr_reader :results
+    # @return [Hash{Array => Array<Hash>}] [producers, messages] => per rep, the GC's work during
+    #   the :fd produce_async case (GC.stat deltas: :minor, :major, :gc_ms; :wall_ms; :allocs per message)
+    attr_reader :gc
     # @return [Hash{Symbol => Array<Float>}] column => produce_async µs per call at 1 producer, per rep
     attr_reader :call_cost
     # @return [Hash{Symbol => Array<Float>}] column => CPU µs of the producing thread per call
@@ -22,6 +28,7 @@ module Bench
       @results = Hash.new { |h, k| h[k] = Hash.new { |c, col| c[col] = [] } }
       @call_cost = Hash.new { |h, k| h[k] = [] }
       @call_cpu = Hash.new { |h, k| h[k] = [] }
+      @gc = Hash.new { |h, k| h[k] = [] }
     end
 
     def run
@@ -42,6 +49,7 @@ module Bench
     def settle
       @results.default_proc = nil
       @results.each_value { |cols| cols.default_proc = nil }
+      @gc.default_proc = nil
       self
     end
 
@@ -62,7 +70,12 @@ module Bench
       each_case do |count, messages|
         @progress.step("rep #{rep + 1} raw #{count} producers x #{messages}")
         line = @raw.throughput(count, messages, @s.bytes)
-        APIS.each { |api| @results[[api, count, messages]][:raw] << line.fetch("msgs_per_sec") }
+        # One thread producing all count x messages (the same as `line` for one producer).
+        single = count == 1 ? line : @raw.throughput(1, count * messages, @s.bytes)
+        APIS.each do |api|
+          @results[[api, count, messages]][:raw] << line.fetch("msgs_per_sec")
+          @results[[api, count, messages]][:raw1] << single.fetch("msgs_per_sec")
+        end
         @call_cost[:raw] << line.fetch("produce_us_per_msg") if count == 1 && messages == @s.messages.max
       end
     end
@@ -75,6 +88,7 @@ module Bench
       message = { topic: @s.topic, payload: @payload }.freeze
       loops = []
       cpus = []
+      gc_before = gc_counters
       elapsed = Clock.measure do
         threads = producers.map do |producer|
           Thread.new do
@@ -87,11 +101,27 @@ module Bench
         end
         threads.each(&:join)
       end
+      record_gc(producers.size, messages, gc_before, elapsed) if mode == :fd
       if producers.size == 1 && messages == @s.messages.max
         @call_cost[mode] << (loops.first * 1e6 / messages)
         @call_cpu[mode] << (cpus.first * 1e6 / messages)
       end
       producers.size * messages / elapsed
+    end
+
+    def gc_counters
+      stat = GC.stat
+      [stat[:minor_gc_count], stat[:major_gc_count], stat[:time] || 0, stat[:total_allocated_objects]]
+    end
+
+    def record_gc(count, messages, before, elapsed)
+      minor, major, time, allocated = gc_counters.zip(before).map { |now, was| now - was }
+      @gc[[count, messages]] << {
+        minor: minor, major: major, gc_ms: time, wall_ms: elapsed * 1000.0,
+        # Per produce_async + wait; the loop's own few objects (threads, the handle arrays) are
+        # left in: they add less than 0.01 per message.
+        allocs: allocated.to_f / (count * messages)
+      }
     end
 
     def many_rate(producers, messages)

@@ -33,7 +33,10 @@ module WaterDrop
 
     # `error.occurred`'s `dispatched:` for an aborted transactional batch.
     NOTHING_DISPATCHED = [].freeze
-    private_constant :NOTHING_DISPATCHED
+    # Interrupts held off while a variant scope is counted in or out, so that a count and
+    # its uncount always come in pairs.
+    HOLD_INTERRUPTS = { Object => :never }.freeze
+    private_constant :NOTHING_DISPATCHED, :HOLD_INTERRUPTS
 
     # @return [String] the producer's id
     attr_reader :id
@@ -49,8 +52,10 @@ module WaterDrop
     # @yieldparam config [Config] when given, the producer is set up at once
     def initialize(&block)
       @fast_native = nil
-      # Variant scopes open on any thread (see #with_variant): while there is one, every
-      # produce goes the full way, which looks the variant up.
+      # How many variant scopes are open on any thread (see #with_variant). Only a hint that
+      # spares the fast path a fiber-local lookup while it is 0: it is raised before a scope
+      # is in effect and lowered after, so it is never 0 while this thread has one open; if
+      # an interrupt ever leaves it too high, produces only take the lookup.
       @variant_scopes = 0
       @variant_scopes_mutex = Thread::Mutex.new
       @shutting_down_client = false
@@ -323,15 +328,15 @@ module WaterDrop
 
     # Decides whether `produce_async` may hand messages straight to the native fast path:
     # a connected, non-transactional producer with no middleware step and nobody listening
-    # to `message.produced_async`, and no variant scope open on any thread. Called on every
-    # change of those (status transitions, listeners, middleware, variant scopes), so the hot
-    # path reads one instance variable. The message itself is checked natively, and anything
-    # unusual goes the full way.
+    # to `message.produced_async`. Called on every change of those (status transitions,
+    # listeners, middleware), so the hot path reads one instance variable (and, only while
+    # a variant scope is open somewhere, the fiber's variants; see {#outside_variant_scope?}).
+    # The message itself is checked natively, and anything unusual goes the full way.
     def refresh_fast_path
       native = @native
       @fast_native =
         if native && @fast_path_allowed && !@client_replaced && @status.connected? && @middleware&.empty? &&
-           @variant_scopes.zero? && !@monitor.listening?("message.produced_async")
+           !@monitor.listening?("message.produced_async")
           native
         end
     end
@@ -363,11 +368,11 @@ module WaterDrop
       @contract.validate!(message)
     end
 
-    # Runs the block with `variant` in effect on the current fiber. While any variant scope is
-    # open, the produce fast path (which knows no variants) is off for this producer.
+    # Runs the block with `variant` in effect on the current fiber.
     def with_variant(variant)
-      count_variant_scope(+1)
+      counted = false
       begin
+        Thread.handle_interrupt(HOLD_INTERRUPTS) { counted = count_variant_scope(+1) }
         variants = (Thread.current[:waterdrop_fd_variants] ||= {})
         previous = variants[object_id]
         variants[object_id] = variant
@@ -379,15 +384,21 @@ module WaterDrop
           variants.delete(object_id)
           Thread.current[:waterdrop_fd_variants] = nil if variants.empty?
         end
-        count_variant_scope(-1)
+        Thread.handle_interrupt(HOLD_INTERRUPTS) { count_variant_scope(-1) } if counted
       end
     end
 
+    # @return [true]
     def count_variant_scope(delta)
-      @variant_scopes_mutex.synchronize do
-        @variant_scopes += delta
-        refresh_fast_path
-      end
+      @variant_scopes_mutex.synchronize { @variant_scopes += delta }
+      true
+    end
+
+    # Whether no variant is in effect on the current fiber: the fast path (which knows no
+    # variants) may take the message. The fiber-local lookup is skipped while no scope is
+    # open on any thread (nearly always).
+    def outside_variant_scope?
+      @variant_scopes.zero? || Thread.current[:waterdrop_fd_variants].nil?
     end
 
     # Raises unless the producer may be used. The state is read once, so a concurrent
@@ -708,7 +719,7 @@ module WaterDrop
     #   natively, or nil for the full path
     def validate_batch!(messages)
       client = @fast_native
-      if client && @client.nil? && messages.is_a?(Array) &&
+      if client && @client.nil? && messages.is_a?(Array) && outside_variant_scope? &&
          client.fast_batch?(messages, @max_payload_size)
         return client
       end

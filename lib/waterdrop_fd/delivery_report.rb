@@ -25,6 +25,31 @@ module WaterdropFd
   # @!method label
   #   @return [Object, nil] the label given at produce time (the same object)
   class DeliveryReport
+    # The five fields, by name (what a plain Ruby report's instance variables held).
+    # @return [Hash{Symbol => Object}]
+    def to_h
+      { partition: partition, offset: offset, topic_name: topic_name, error: error, label: label }
+    end
+
+    # Pattern matching: `in { partition:, offset: }`.
+    # @param _keys [Array<Symbol>, nil]
+    # @return [Hash{Symbol => Object}]
+    def deconstruct_keys(_keys) = to_h
+
+    # JSON form (ActiveSupport's `as_json`, `to_json`), the same as for a plain Ruby report.
+    # @return [Hash{String => Object}]
+    def as_json(*)
+      to_h.transform_keys(&:to_s)
+    end
+
+    # @return [Array] what Marshal stores
+    def marshal_dump = to_h.values
+
+    # @param fields [Array] from {#marshal_dump}
+    def marshal_load(fields)
+      initialize(*fields)
+    end
+
     # @return [String]
     def inspect
       "#<#{self.class.name} topic_name=#{topic_name.inspect} partition=#{partition.inspect} " \

@@ -20,6 +20,8 @@ RSpec.describe "write barriers of the native objects", gc: true do
       producer = child_producer(cluster)
       producer.produce_sync(topic: "wb", payload: "warm-up")
       make_old(producer)
+      # And a major GC left in its incremental marking phase while the writes happen.
+      GC.start(full_mark: true, immediate_mark: false)
       handles = Array.new(50) { |i| producer.produce_async(topic: "wb", payload: "fast-#{i}", label: +"label-#{i}") }
       # Array header values are declined by the fast path: these go the Ruby way.
       handles += Array.new(50) do |i|

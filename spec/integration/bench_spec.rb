@@ -38,7 +38,8 @@ RSpec.describe "bin/bench", timeout: 300 do
       headings = report.scan(/^### (.+)$/).flatten.map { |h| h[/\A[^(,:]+/].strip }
       # The cluster section runs only when a cluster is given (CI starts one: bin/kafka-cluster).
       cluster = ENV.fetch("KAFKA_CLUSTER_BOOTSTRAP_SERVERS", "") != ""
-      expect(headings).to eq(["Throughput", "Throughput", "produce_async per-call cost at 1 producer",
+      expect(headings).to eq(["Throughput", "Throughput", "GC during produce_async + wait all",
+                              "produce_async per-call cost at 1 producer",
                               *(cluster ? ["Throughput on a 3-node cluster"] : []),
                               "produce_sync latency", "Idle cost", "GVL", "Targets"])
       if cluster
@@ -54,10 +55,18 @@ RSpec.describe "bin/bench", timeout: 300 do
         table = report[/### Throughput, #{api} .*?\n\n(.*?)\n\n/m, 1]
         rows = table.lines.drop(2).map { |l| l.split("|").map(&:strip).reject(&:empty?) }
         expect(rows.map { |r| r.first(2) }).to eq([%w[1 200], %w[2 200]])
-        expect(rows.map { |r| r[2..4] }.flatten).to all(match(/\A[\d,]+/))
+        # :fd, :thread, raw, raw 1 thread, then the three ratios.
+        expect(rows.map { |r| r[2..5] }.flatten).to all(match(/\A[\d,]+/))
+        expect(rows.map { |r| r[6..8] }.flatten).to all(match(/\A\d+\.\d\dx\z/))
       end
+      gc = report[/### GC during produce_async .*?\n\n(.*?)\n\n/m, 1]
+      gc_rows = gc.lines.drop(2).map { |l| l.split("|").map(&:strip).reject(&:empty?) }
+      expect(gc_rows.map { |r| r.first(2) }).to eq([%w[1 200], %w[2 200]])
+      # Each produce_async + wait allocates its handle and its report (the loop's threads
+      # and arrays add a little at 200 messages).
+      expect(gc_rows.map { |r| r.last.to_f }).to all(be_between(2.0, 2.2))
       expect(report).to include("| fd | produce_sync loops |", "| thread | flat out:")
-      expect(report.scan(/^\| .+ \| (met|\*\*not met\*\*) \|$/).size).to eq(8)
+      expect(report.scan(/^\| .+ \| (met|\*\*not met\*\*) \|$/).size).to eq(12)
       expect(File.binread(File.join(dir, "bench.png"), 8)).to eq("\x89PNG\r\n\x1A\n".b)
     end
   end

@@ -47,13 +47,12 @@ impl BatchCountdown {
         let foreign = ruby.ary_new();
         for i in 0..handles.len() {
             let value: Value = handles.entry(i as isize)?;
-            let (Some(handle), Some(this)) = (native_handle(value), RTypedData::from_value(value))
-            else {
+            let Some(handle) = native_handle_obj(value) else {
                 foreign.push(value)?;
                 continue;
             };
             rb_self.remaining.fetch_add(1, Ordering::AcqRel);
-            if !handle.attach_waiter(this, rb_self.as_value()) {
+            if !DeliveryHandle::attach_waiter(handle, rb_self.as_value()) {
                 // Its report arrived already.
                 rb_self.remaining.fetch_sub(1, Ordering::AcqRel);
             }
@@ -111,6 +110,11 @@ impl BatchCountdown {
 /// `value` as a native delivery handle, if it is one.
 fn native_handle(value: Value) -> Option<&'static DeliveryHandle> {
     RTypedData::from_value(value).and_then(|_| <&DeliveryHandle>::try_convert(value).ok())
+}
+
+/// `value` as a native delivery handle object, if it is one.
+fn native_handle_obj(value: Value) -> Option<Obj<DeliveryHandle>> {
+    RTypedData::from_value(value).and_then(|_| Obj::<DeliveryHandle>::try_convert(value).ok())
 }
 
 /// The latch to release for `waiter`: the waiter itself (a `WaterdropFd::Latch`), or, for a

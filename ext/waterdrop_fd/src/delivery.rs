@@ -15,7 +15,7 @@ use magnus::typed_data::Obj;
 use crate::barrier::written;
 use magnus::value::{LazyId, Opaque, ReprValue};
 
-use magnus::{prelude::*, DataTypeFunctions, Error, RModule, RTypedData, Ruby, TypedData, Value};
+use magnus::{prelude::*, DataTypeFunctions, Error, RModule, Ruby, TypedData, Value};
 use parking_lot::Mutex;
 
 use crate::countdown;
@@ -87,8 +87,8 @@ impl DeliveryHandle {
     /// A pending handle whose report the poller `poller` serves, as a Ruby object.
     pub fn wrap(ruby: &Ruby, topic: Value, label: Value, poller: u64) -> HandleObj {
         let obj = ruby.obj_wrap(Self::new(topic, label, poller));
-        // A new object is young, but one made during incremental marking is already black:
-        // the barrier makes the GC see what it references either way.
+        // Every VALUE stored in a write-barrier-protected object goes through the barrier
+        // (for a young object, as this one is, it costs a few instructions).
         written(&obj, topic);
         written(&obj, label);
         obj
@@ -166,11 +166,10 @@ impl DeliveryHandle {
         ruby.get_inner(rb_self.topic)
     }
 
-    /// Attaches `waiter` (a latch or a batch countdown) to be released on completion;
-    /// `this` is this handle's Ruby object (for the write barrier). Returns false (and
-    /// attaches nothing) when the report arrived already.
-    pub fn attach_waiter(&self, this: RTypedData, waiter: Value) -> bool {
-        let mut s = self.state.lock();
+    /// Attaches `waiter` (a latch or a batch countdown) to the handle `this`, to be released
+    /// on completion. Returns false (and attaches nothing) when the report arrived already.
+    pub fn attach_waiter(this: HandleObj, waiter: Value) -> bool {
+        let mut s = this.state.lock();
         if !s.outcome.pending {
             return false;
         }
@@ -191,10 +190,7 @@ impl DeliveryHandle {
     }
 
     fn attach(rb_self: Obj<Self>, latch: Value) -> bool {
-        rb_self.attach_waiter(
-            RTypedData::from_value(rb_self.as_value()).expect("typed data"),
-            latch,
-        )
+        Self::attach_waiter(rb_self, latch)
     }
 
     fn detach(ruby: &Ruby, rb_self: &Self, latch: Value) -> bool {

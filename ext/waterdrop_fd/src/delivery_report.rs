@@ -84,19 +84,23 @@ impl DeliveryReport {
             error: Cell::new(error.into()),
             label: Cell::new(label.into()),
         });
-        // A new object is young, but one made during incremental marking is already black:
-        // the barrier makes the GC see what it references either way.
+        // Every VALUE stored in a write-barrier-protected object goes through the barrier
+        // (for a young object, as this one is, it costs a few instructions).
         written(&obj, topic_name);
         written(&obj, error);
         written(&obj, label);
         obj
     }
 
-    fn set(rb_self: Obj<Self>, values: [Value; 5]) {
+    /// Sets the five fields; a frozen report refuses (`FrozenError`), as a plain Ruby object
+    /// would.
+    fn set(rb_self: Obj<Self>, values: [Value; 5]) -> Result<(), Error> {
+        rb_self.check_frozen()?;
         for (field, value) in rb_self.fields().into_iter().zip(values) {
             field.set(value.into());
             written(&rb_self, value);
         }
+        Ok(())
     }
 
     /// `initialize(partition, offset, topic_name = nil, error = nil, label = nil)`.
@@ -112,14 +116,13 @@ impl DeliveryReport {
         }
         let nil = ruby.qnil().as_value();
         let arg = |i: usize| args.get(i).copied().unwrap_or(nil);
-        Self::set(rb_self, [arg(0), arg(1), arg(2), arg(3), arg(4)]);
-        Ok(())
+        Self::set(rb_self, [arg(0), arg(1), arg(2), arg(3), arg(4)])
     }
 
     /// `dup` and `clone` copy the five fields.
-    fn initialize_copy(ruby: &Ruby, rb_self: Obj<Self>, other: Obj<Self>) {
+    fn initialize_copy(ruby: &Ruby, rb_self: Obj<Self>, other: Obj<Self>) -> Result<(), Error> {
         let values = other.fields().map(|f| ruby.get_inner(f.get()));
-        Self::set(rb_self, values);
+        Self::set(rb_self, values)
     }
 
     fn partition(ruby: &Ruby, rb_self: &Self) -> Value {

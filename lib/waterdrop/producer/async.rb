@@ -10,7 +10,8 @@ module WaterDrop
       # @raise [Errors::MessageInvalidError]
       # @raise [Errors::ProduceError]
       def produce_async(message)
-        if (client = @fast_native) && @client.nil?
+        # (The variant check is {Producer#outside_variant_scope?}, inlined on this hot path.)
+        if (client = @fast_native) && @client.nil? && (@variant_scopes.zero? || Thread.current[:waterdrop_fd_variants].nil?)
           begin
             handle = client.try_produce(message, @max_payload_size)
             return handle if handle
