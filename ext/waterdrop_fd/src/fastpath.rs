@@ -8,10 +8,12 @@
 
 use std::sync::OnceLock;
 
-use magnus::r_hash::ForEach;
-use magnus::rb_sys::AsRawValue;
+use std::os::raw::c_int;
+
+use magnus::rb_sys::{AsRawValue, FromRawValue};
 use magnus::value::ReprValue;
 use magnus::{Integer, RHash, RString, Ruby, Value};
+use rb_sys::VALUE;
 
 /// The Symbol VALUEs of the message keys (static symbols are immediates: never moved or
 /// collected, so their raw values can be kept).
@@ -70,7 +72,7 @@ pub fn read(ruby: &Ruby, message: Value, max_payload_size: usize) -> Option<Fiel
     let mut headers: Option<RHash> = None;
     let mut label = ruby.qnil().as_value();
     let mut declined = false;
-    let walked = hash.foreach(|k: Value, v: Value| {
+    walk(hash, &mut |k: Value, v: Value| {
         let k = k.as_raw();
         let ok = if k == keys.topic {
             topic = RString::from_value(v).filter(valid_topic);
@@ -127,14 +129,10 @@ pub fn read(ruby: &Ruby, message: Value, max_payload_size: usize) -> Option<Fiel
             // partition count, which the Ruby path looks up.
             k == keys.partition_key && v.is_nil()
         };
-        if ok {
-            Ok(ForEach::Continue)
-        } else {
-            declined = true;
-            Ok(ForEach::Stop)
-        }
+        declined = !ok;
+        ok
     });
-    if walked.is_err() || declined {
+    if declined {
         return None;
     }
     Some(Fields {
@@ -154,19 +152,57 @@ pub fn read(ruby: &Ruby, message: Value, max_payload_size: usize) -> Option<Fiel
 pub fn header_pairs(headers: RHash) -> Option<Vec<(RString, RString)>> {
     let mut out = Vec::with_capacity(headers.len());
     let mut declined = false;
-    let walked = headers.foreach(|k: Value, v: Value| {
-        match (RString::from_value(k), RString::from_value(v)) {
+    walk(
+        headers,
+        &mut |k: Value, v: Value| match (RString::from_value(k), RString::from_value(v)) {
             (Some(k), Some(v)) => {
                 out.push((k, v));
-                Ok(ForEach::Continue)
+                true
             }
             _ => {
                 declined = true;
-                Ok(ForEach::Stop)
+                false
             }
+        },
+    );
+    (!declined).then_some(out)
+}
+
+/// Calls `visit` with each key and value of `hash`, in order, until it returns false.
+///
+/// `rb_hash_foreach` straight, not magnus's `RHash::foreach`, which wraps every walk in
+/// `rb_protect` (a third of the fast path's own cost) so that the block may raise: `visit`
+/// here only reads the entries (magnus's conversions catch what they raise), never panics,
+/// and runs no Ruby code, so the hash cannot change during the walk and `rb_hash_foreach`
+/// cannot raise either.
+fn walk(hash: RHash, visit: &mut dyn FnMut(Value, Value) -> bool) {
+    unsafe extern "C" fn each(key: VALUE, value: VALUE, arg: VALUE) -> c_int {
+        // SAFETY: `arg` is the address of `walk`'s `visit` reference, alive for the whole
+        // walk; `key` and `value` are live entries of the hash being walked (held by it).
+        let (visit, key, value) = unsafe {
+            (
+                &mut *(arg as *mut &mut dyn FnMut(Value, Value) -> bool),
+                Value::from_raw(key),
+                Value::from_raw(value),
+            )
+        };
+        if visit(key, value) {
+            rb_sys::st_retval::ST_CONTINUE as c_int
+        } else {
+            rb_sys::st_retval::ST_STOP as c_int
         }
-    });
-    (walked.is_ok() && !declined).then_some(out)
+    }
+    let mut visit = visit;
+    // SAFETY: `hash` is a live Hash (held by the caller's stack frame); `each` matches the
+    // callback type and never unwinds (see above); `arg` points to `visit`, which outlives
+    // the call.
+    unsafe {
+        rb_sys::rb_hash_foreach(
+            hash.as_raw(),
+            Some(each),
+            &mut visit as *mut &mut dyn FnMut(Value, Value) -> bool as VALUE,
+        );
+    }
 }
 
 /// WaterDrop's topic format `/\A(\w|-|\.)+\z/`, restricted to ASCII (a non-ASCII topic
