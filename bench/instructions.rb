@@ -1,12 +1,13 @@
 # frozen_string_literal: true
 
 # Instructions per message, counted by valgrind's callgrind: the one figure on this noisy
-# 2-CPU VM that does not move between runs. Each case runs twice (2,000 and 12,000
+# 2-CPU VM that does not move between runs. Each case runs twice (10,000 and 60,000
 # messages, 100 bytes, one producer, statistics off) and the difference is divided by
-# 10,000, so start-up and connection costs cancel out. Uses a separate mock cluster
+# 50,000, so start-up and connection costs cancel out (and the GC's work, which comes in
+# steps, is spread over enough messages to be counted fairly). Uses a separate mock cluster
 # (bin/mock-kafka), so the broker is not counted.
 #
-#   ruby bench/instructions.rb        (about 2 minutes)
+#   ruby bench/instructions.rb        (about 4 minutes)
 require "rbconfig"
 require "tmpdir"
 require_relative "broker"
@@ -15,8 +16,8 @@ module Bench
   # Runs one case under callgrind and sums the `totals:` of its per-thread profiles.
   class Instructions
     ROOT = File.expand_path("..", __dir__)
-    SMALL = 2_000
-    LARGE = 12_000
+    SMALL = 10_000
+    LARGE = 60_000
     CASES = {
       "produce_async + wait each (:fd)" => [:ruby, "async"],
       "produce_many_sync (:fd)" => [:ruby, "many"],

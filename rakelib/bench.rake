@@ -10,6 +10,13 @@ namespace :bench do
     wfd.ensure_cargo_on_path!
     sh("cargo", "build", "--release", "--bin", "rawbench", chdir: wfd::ROOT)
   end
+
+  desc "bin/bench on the host's Ruby and in the Ruby matrix's chroots, side by side in docs/benchmarks.md " \
+       "(root; bin/bench-rubies options in BENCH_RUBIES_ARGS)"
+  task rubies: [:compile, "bench:rawbench"] do
+    args = Shellwords.split(ENV.fetch("BENCH_RUBIES_ARGS", ""))
+    sh(File.join(wfd::ROOT, "bin", "bench-rubies"), *args, chdir: wfd::ROOT)
+  end
 end
 
 desc "Benchmarks (bin/bench) into docs/benchmarks.md; options in BENCH_ARGS (e.g. BENCH_ARGS='--quick')"
