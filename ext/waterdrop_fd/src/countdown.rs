@@ -47,7 +47,7 @@ impl BatchCountdown {
         let foreign = ruby.ary_new();
         for i in 0..handles.len() {
             let value: Value = handles.entry(i as isize)?;
-            let Some(handle) = native_handle_obj(value) else {
+            let Some(handle) = native_handle(value) else {
                 foreign.push(value)?;
                 continue;
             };
@@ -108,12 +108,7 @@ impl BatchCountdown {
 }
 
 /// `value` as a native delivery handle, if it is one.
-fn native_handle(value: Value) -> Option<&'static DeliveryHandle> {
-    RTypedData::from_value(value).and_then(|_| <&DeliveryHandle>::try_convert(value).ok())
-}
-
-/// `value` as a native delivery handle object, if it is one.
-fn native_handle_obj(value: Value) -> Option<Obj<DeliveryHandle>> {
+fn native_handle(value: Value) -> Option<Obj<DeliveryHandle>> {
     RTypedData::from_value(value).and_then(|_| Obj::<DeliveryHandle>::try_convert(value).ok())
 }
 

@@ -11,13 +11,12 @@
 use magnus::gc::Marker;
 use magnus::rb_sys::AsRawValue;
 use magnus::typed_data::Obj;
-
-use crate::barrier::written;
 use magnus::value::{LazyId, Opaque, ReprValue};
 
 use magnus::{prelude::*, DataTypeFunctions, Error, RModule, Ruby, TypedData, Value};
 use parking_lot::Mutex;
 
+use crate::barrier::written;
 use crate::countdown;
 use crate::delivery_report::DeliveryReport;
 use crate::poller;
@@ -189,10 +188,6 @@ impl DeliveryHandle {
         s.waiters.len() != before
     }
 
-    fn attach(rb_self: Obj<Self>, latch: Value) -> bool {
-        Self::attach_waiter(rb_self, latch)
-    }
-
     fn detach(ruby: &Ruby, rb_self: &Self, latch: Value) -> bool {
         rb_self.detach_waiter(ruby, latch)
     }
@@ -262,7 +257,7 @@ pub fn init(ruby: &Ruby, root: &RModule) -> Result<(), Error> {
         magnus::method!(DeliveryHandle::delivered_report, 0),
     )?;
     class.define_private_method("_waiter", magnus::method!(DeliveryHandle::waiter, 0))?;
-    class.define_private_method("_attach", magnus::method!(DeliveryHandle::attach, 1))?;
+    class.define_private_method("_attach", magnus::method!(DeliveryHandle::attach_waiter, 1))?;
     class.define_private_method("_detach", magnus::method!(DeliveryHandle::detach, 1))?;
     class.define_private_method(
         "_served_here?",

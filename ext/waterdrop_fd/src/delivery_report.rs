@@ -10,10 +10,10 @@ use std::cell::Cell;
 
 use magnus::gc::Marker;
 use magnus::typed_data::Obj;
-
-use crate::barrier::written;
 use magnus::value::Opaque;
 use magnus::{prelude::*, DataTypeFunctions, Error, RModule, Ruby, TypedData, Value};
+
+use crate::barrier::written;
 
 /// Write-barrier protected: a report kept by the user grows old and is not marked again by
 /// minor GCs. Its fields are written only by [`DeliveryReport::wrap`] and `initialize` /

@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use magnus::gc::Marker;
 use magnus::typed_data::Obj;
-
-use crate::barrier::written;
 use magnus::value::{Opaque, ReprValue};
 use magnus::{
     prelude::*, DataTypeFunctions, Error as RbError, RArray, RModule, RString, Ruby, TypedData,
@@ -21,6 +19,7 @@ use magnus::{
 };
 use parking_lot::Mutex;
 
+use crate::barrier::written;
 use crate::delivery::{release_waiter, DeliveryHandle, HandleObj, ERR_DESTROY};
 use crate::errors::{Error, Result};
 use crate::fastpath;
