@@ -7,6 +7,9 @@ require "tmpdir"
 
 # Runs Debian's puma on a spec fixture and drives load at it.
 class PumaCluster
+  # A stopping worker's Puma answered for its closed listener (see #resent).
+  class WorkerStopping < StandardError; end
+
   FIXTURES = File.expand_path("../fixtures/puma", __dir__)
 
   attr_reader :log_path
@@ -15,7 +18,15 @@ class PumaCluster
   # Puma 6 can close a stopping worker's connection after the app handled the request
   # (its log then shows "Error reached top of thread-pool: closed stream"), so a resent id
   # may have been produced by both attempts: two produce calls, not a producer duplicate.
+  # Puma 6.6 can also fail a stopping worker's response after the app returned it: its
+  # `prepare_response` asks the listener (already closed for the restart) whether another
+  # connection waits, gets IOError, and answers 500 "Puma caught this error: closed stream
+  # (IOError)" with a backtrace in puma/request.rb. The app produced that id; a client
+  # resends it, as it would any 5xx, and it is recorded here too.
   attr_reader :resent
+
+  # Puma's own 500 for its closed listener (see #resent), never the app's answer.
+  PUMA_CLOSED_LISTENER = %r{\APuma caught this error: closed stream \(IOError\)\n[^\n]*/puma/request\.rb:\d+:in}
 
   def initialize(config:, topic:, bootstrap_servers:)
     @dir = Dir.mktmpdir("puma-spec")
@@ -40,7 +51,8 @@ class PumaCluster
   def signal(sig) = Process.kill(sig, master_pid)
 
   # Sends `ids` as requests from `threads` client threads; retries an id whose request got
-  # no response (connection closed by a restarting worker) and records it in #resent.
+  # no response (connection closed by a restarting worker) or Puma's closed-listener 500,
+  # and records it in #resent.
   # Returns the responses.
   def load(ids, threads: 8)
     queue = Queue.new
@@ -56,8 +68,12 @@ class PumaCluster
             # max_retries 0: Net::HTTP would otherwise resend a GET by itself, unrecorded.
             http ||= Net::HTTP.start("127.0.0.1", @port, open_timeout: 5, read_timeout: 60, max_retries: 0)
             res = http.get("/?id=#{id}")
+            raise WorkerStopping if res.code == "500" && res.body.match?(PUMA_CLOSED_LISTENER)
+
             results << [id, res.code, res.body]
-          rescue EOFError, Errno::ECONNRESET, Errno::ECONNREFUSED, Errno::EPIPE, Net::ReadTimeout, IOError => e
+          rescue EOFError, Errno::ECONNRESET, Errno::ECONNREFUSED, Errno::EPIPE, Net::ReadTimeout, IOError,
+                 WorkerStopping => e
+            close_quietly(http)
             http = nil
             attempts += 1
             @resent << id
@@ -81,6 +97,12 @@ class PumaCluster
   end
 
   private
+
+  def close_quietly(http)
+    http&.finish if http&.started?
+  rescue IOError, SystemCallError
+    nil
+  end
 
   def wait_ready
     deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 60
