@@ -74,16 +74,30 @@ module ClusterHelpers
 
   # Checks what was read back against what the producer was told, the way a user would:
   # every acknowledged message exactly once, per-key order, nothing sent without an outcome.
+  #
+  # `epoch_bumped_before:` is for scenarios where messages time out on purpose. librdkafka
+  # then drains the partitions and bumps the idempotent producer's epoch, which resets the
+  # sequence numbers: a message the leader had already appended (possibly persisted) but that
+  # was waiting for a retry is sent again under the new epoch, and the broker cannot tell it
+  # is a copy (librdkafka's INTRODUCTION.md, "Message timeout considerations"; its maintainers
+  # on confluentinc/librdkafka#4953). In such a run a second copy, and the order violation it
+  # makes, is accepted for a payload handed to the producer before that time, and reported;
+  # anything sent after it must still be exactly once and in order.
   # @param load [ClusterLoad]
   # @param records [Array<Array(String, Integer)>] from {#read_back}
+  # @param epoch_bumped_before [Float, nil] monotonic time after which no epoch bump can touch a new message
   # @return [Hash] the figures (also printed) for the report
-  def verify_stream(name, load, records, started:)
+  def verify_stream(name, load, records, started:, epoch_bumped_before: nil)
     payloads = records.map(&:first).reject { |p| p.start_with?("warm-up") || p.start_with?("probe|") }
     counts = payloads.tally
     duplicates = counts.select { |_, c| c > 1 }.keys
     missing_acked = load.acked.keys.reject { |p| counts.key?(p) }
     order_violations = order_violations(payloads)
     failed_but_written = load.failed.keys.count { |p| counts.key?(p) }
+    resent_by_bump = lambda do |payload|
+      epoch_bumped_before && load.sent_at.fetch(payload, Float::INFINITY) < epoch_bumped_before
+    end
+    bump_copies = duplicates.select(&resent_by_bump)
     stats = {
       sent: load.sent, acked: load.acked.size, failed: load.failed.size + load.raised.size,
       codes: load.failure_codes, read_back: payloads.size, duplicates: duplicates.size,
@@ -92,15 +106,23 @@ module ClusterHelpers
       duration: (Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).round(1)
     }
     puts "[cluster/#{name}] #{stats.map { |k, v| "#{k}=#{v}" }.join(' ')}"
+    report_epoch_bump_copies(name, load, bump_copies, counts) if epoch_bumped_before
     expect(load.pending).to be_empty
     expect(load.silent).to be_empty
     expect(load.duplicate_events).to be_empty
     expect(missing_acked.first(5)).to be_empty
-    expect(duplicates.first(5)).to be_empty
-    expect(order_violations.first(5)).to be_empty
+    expect((duplicates - bump_copies).first(5)).to be_empty
+    expect(order_violations.reject { |_, seq, key| resent_by_bump.call("#{key}|#{seq}") }.first(5)).to be_empty
     # What was read back was sent by this run (nothing invented, nothing from elsewhere).
     expect(payloads.reject { |p| load.sent_at.key?(p) }.first(5)).to be_empty
     stats
+  end
+
+  # Prints what became of the payloads written twice across an epoch bump.
+  def report_epoch_bump_copies(name, load, copies, counts)
+    outcomes = copies.map { |p| load.acked.key?(p) ? :acked : load.failed.fetch(p, :raised) }.tally
+    puts "[cluster/#{name}] copies across an epoch bump: #{copies.size} payloads " \
+         "(max #{copies.map { |p| counts[p] }.max || 0} copies), outcomes #{outcomes}"
   end
 
   # Pairs of payloads of one key read back out of their send order.
