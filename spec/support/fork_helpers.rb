@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "open3"
+
 # Helpers for specs that fork.
 module ForkHelpers
   # Forks a child that runs the block and exits with 0 when the block returns true.
@@ -39,6 +41,7 @@ module ForkHelpers
         pending.each do |pid|
           Process.kill("USR1", pid)
           sleep 0.5
+          dump_native_threads(pid)
           Process.kill("KILL", pid)
           Process.waitpid(pid)
         end
@@ -47,6 +50,17 @@ module ForkHelpers
       sleep 0.05
     end
     statuses
+  end
+
+  # Prints every native thread's stack of a hung process with gdb, when there is one: a
+  # child stuck in a C lock while holding the GVL never runs the USR1 trap above.
+  def dump_native_threads(pid)
+    gdb = ENV.fetch("PATH", "").split(File::PATH_SEPARATOR).map { |d| File.join(d, "gdb") }.find { |f| File.executable?(f) }
+    return warn("child #{pid}: no gdb for a native thread dump") unless gdb
+
+    out, = Open3.capture2e("timeout", "90", gdb, "-p", pid.to_s, "-batch", "-nx", "-ex", "set pagination off",
+                           "-ex", "thread apply all bt 40")
+    warn "child #{pid}: native threads (gdb):\n#{out.lines.grep_v(/\A\[New LWP|\AReading symbols|\Adebuginfod/).join}"
   end
 end
 
