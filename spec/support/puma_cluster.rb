@@ -18,12 +18,21 @@ class PumaCluster
   # Puma 6 can close a stopping worker's connection after the app handled the request
   # (its log then shows "Error reached top of thread-pool: closed stream"), so a resent id
   # may have been produced by both attempts: two produce calls, not a producer duplicate.
-  # Puma 6.6 can also fail a stopping worker's response after the app returned it: its
-  # `prepare_response` asks the listener (already closed for the restart) whether another
-  # connection waits, gets IOError, and answers 500 "Puma caught this error: closed stream
-  # (IOError)" with a backtrace in puma/request.rb. The app produced that id; a client
-  # resends it, as it would any 5xx, and it is recorded here too.
+  # Puma 6.6 can also fail a stopping worker's response after the app returned it (see
+  # #stopping_answers); those ids are recorded here too.
   attr_reader :resent
+
+  # Ids answered with Puma's own 500 for its closed listener, with how many times: a
+  # stopping worker's `prepare_response` asks the listener (already closed for the restart)
+  # whether another connection waits, gets IOError, and answers 500 "Puma caught this
+  # error: closed stream (IOError)" with a backtrace in puma/request.rb. The client resends
+  # the id, as it would any 5xx. When the app itself raised, Puma logs "Rack app" (the spec
+  # checks there is none), so each of these answers stands for one message the app produced.
+  attr_reader :stopping_answers
+
+  # Ids resent because the connection closed without an answer (the first attempt may or
+  # may not have produced).
+  attr_reader :resent_unanswered
 
   # Puma's own 500 for its closed listener (see #resent), never the app's answer.
   PUMA_CLOSED_LISTENER = %r{\APuma caught this error: closed stream \(IOError\)\n[^\n]*/puma/request\.rb:\d+:in}
@@ -34,6 +43,8 @@ class PumaCluster
     @log_path = File.join(@dir, "puma.log")
     @pidfile = File.join(@dir, "puma.pid")
     @resent = Set.new
+    @resent_unanswered = Set.new
+    @stopping_answers = Hash.new(0)
     env = {
       "PUMA_SPEC_TOPIC" => topic, "PUMA_SPEC_PORT" => @port.to_s, "PUMA_SPEC_PIDFILE" => @pidfile,
       "KAFKA_BOOTSTRAP_SERVERS" => bootstrap_servers
@@ -77,6 +88,7 @@ class PumaCluster
             http = nil
             attempts += 1
             @resent << id
+            e.is_a?(WorkerStopping) ? @stopping_answers[id] += 1 : @resent_unanswered << id
             raise "request #{id} failed #{attempts} times: #{e.class}" if attempts > 50
 
             sleep 0.1
