@@ -25,13 +25,6 @@ RSpec.describe "Fork during TLS client churn", security: :all, timeout: 300 do
     end
   end
 
-  def closed_port
-    server = TCPServer.new("127.0.0.1", 0)
-    server.addr[1]
-  ensure
-    server&.close
-  end
-
   it "20 children forked while TLS clients are created and destroyed all reconnect and deliver, none hangs" do
     suffix = SecureRandom.hex(4)
     topics = modes_under_test.to_h { |mode| [mode, "sec-fork-#{mode}-#{suffix}"] }
@@ -41,7 +34,7 @@ RSpec.describe "Fork during TLS client churn", security: :all, timeout: 300 do
     # The storm: new TLS clients of every mode (an OpenSSL context each, certificates and
     # keys loaded), each given a message so that it starts its threads and tries to connect,
     # and closed again (purged: nothing can be delivered to a closed port).
-    nowhere = "127.0.0.1:#{closed_port}"
+    nowhere = "127.0.0.1:#{SpecHelpers.unused_port}"
     stop = false
     storm_clients = 0
     storm = Array.new(3) do |t|

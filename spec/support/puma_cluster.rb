@@ -39,7 +39,7 @@ class PumaCluster
 
   def initialize(config:, topic:, bootstrap_servers:)
     @dir = Dir.mktmpdir("puma-spec")
-    @port = free_port
+    @port = SpecHelpers.unused_port
     @log_path = File.join(@dir, "puma.log")
     @pidfile = File.join(@dir, "puma.pid")
     @resent = Set.new
@@ -126,12 +126,5 @@ class PumaCluster
 
       sleep 0.1
     end
-  end
-
-  def free_port
-    server = TCPServer.new("127.0.0.1", 0)
-    server.addr[1]
-  ensure
-    server&.close
   end
 end

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "securerandom"
+require "socket"
 
 # Helpers shared by every spec.
 module SpecHelpers
@@ -11,6 +12,15 @@ module SpecHelpers
 
   # @return [WaterdropFd::Testing::MockCluster]
   def mock_cluster = SpecHelpers.mock_cluster
+
+  # A local TCP port that nothing listens on right now (the kernel's pick, released again).
+  # @return [Integer]
+  def self.unused_port
+    server = TCPServer.new("127.0.0.1", 0)
+    server.addr[1]
+  ensure
+    server&.close
+  end
 
   # A fresh topic name on the mock cluster (created with `partitions`).
   def mock_topic(partitions: 1)
